@@ -1,0 +1,1 @@
+//! Policy files: native TOML and OCI/Docker JSON. (To be written.)

@@ -1,0 +1,3 @@
+//! Installs seccomp filters with raw syscalls: no libc, no allocator.
+#![no_std]
+#![warn(missing_docs)]
