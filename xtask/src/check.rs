@@ -1,14 +1,149 @@
-//! (Not written yet.)
+//! `cargo xtask check PROG`: would the kernel accept this program?
+//!
+//! Prints `ok: N instructions` and exits 0 when the kernel's checks
+//! (`bpf_check_classic`, plus `seccomp_check_filter` unless `--classic`)
+//! accept the program; otherwise prints
+//! `error: insn I: <rule> (kernel: EINVAL)` and exits 1.
 
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
+use bpf_asm::disasm::write_insn;
+use bpf_asm::SockFilter;
+use bpf_vm::budget::{ebpf_len, max_stack_depth};
+use bpf_vm::{verify, Mode, VerifyError};
+
+use crate::io::{load_program, InputFormat};
 use crate::DynError;
 
 /// Flags of the command.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The program file (`-` for standard input).
+    pub prog: String,
+    /// How the file is written (default: from the file extension).
+    #[arg(long, value_enum)]
+    pub input: Option<InputFormat>,
+    /// Check as a socket filter (`SO_ATTACH_FILTER`): `bpf_check_classic`
+    /// only, without the seccomp restrictions.
+    #[arg(long)]
+    pub classic: bool,
+    /// Also print the eBPF length the kernel charges against the stacked
+    /// filter budget, and how many copies of the filter could stack.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
 
 /// Runs the command.
-pub fn run(_args: Args) -> Result<ExitCode, DynError> {
-    Err("this command is not implemented yet".into())
+pub fn run(args: Args) -> Result<ExitCode, DynError> {
+    let prog = load_program(&args.prog, args.input)?;
+    let mode = if args.classic {
+        Mode::Classic
+    } else {
+        Mode::Seccomp
+    };
+    match verify(&prog, mode) {
+        Ok(()) => {
+            println!("ok: {} instructions", prog.len());
+            if args.verbose && mode == Mode::Seccomp {
+                for (what, blinded) in [("plain", false), ("blinded", true)] {
+                    let l = ebpf_len(&prog, blinded);
+                    println!(
+                        "eBPF length ({what}): {l}; at most {} such filters can stack",
+                        max_stack_depth(&[], l)
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            if let Some(context) = describe_insn(&prog, &e) {
+                eprintln!("  {context}");
+            }
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// The faulty instruction as text and as raw fields, for the error report.
+fn describe_insn(prog: &[SockFilter], e: &VerifyError) -> Option<String> {
+    let i = e.index?;
+    let f = *prog.get(i)?;
+    let mut text = String::new();
+    write_insn(f, i, prog.len(), &mut text).ok()?;
+    let mut out = String::new();
+    write!(
+        out,
+        "insn {i} is `{text}` (code {:#06x}, jt {}, jf {}, k {:#x})",
+        f.code, f.jt, f.jf, f.k
+    )
+    .ok()?;
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_file(name: &str, text: &str) -> String {
+        let dir = std::env::temp_dir().join(format!("xtask-check-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_string_lossy().into_owned()
+    }
+
+    fn check(name: &str, text: &str, classic: bool) -> ExitCode {
+        let args = Args {
+            prog: temp_file(name, text),
+            input: None,
+            classic,
+            verbose: true,
+        };
+        run(args).unwrap()
+    }
+
+    #[test]
+    fn accepted_and_rejected_programs_set_the_exit_code() {
+        let ok = "4,32 0 0 4,21 1 0 3221225534,6 0 0 0,6 0 0 2147418112,\n";
+        assert_eq!(check("ok.txt", ok, false), ExitCode::SUCCESS);
+        let ldh = "2,40 0 0 0,6 0 0 0,\n";
+        assert_eq!(check("ldh.txt", ldh, false), ExitCode::from(1));
+        assert_eq!(check("ldh2.txt", ldh, true), ExitCode::SUCCESS);
+        let quirk = "jeq #0xffffffff, l1, l3\nl1: st M[0]\nja l4\nl3: ret #0x7fff0000\n\
+                     l4: ld M[0]\nret #0x7fff0000\n";
+        assert_eq!(check("quirk.s", quirk, false), ExitCode::from(1));
+    }
+
+    #[test]
+    fn unreadable_input_is_an_error_not_a_verdict() {
+        let args = Args {
+            prog: "/nonexistent/prog.bpf".into(),
+            input: Some(InputFormat::Raw),
+            classic: false,
+            verbose: false,
+        };
+        assert!(run(args).is_err());
+    }
+
+    #[test]
+    fn the_report_shows_the_faulty_instruction() {
+        let prog = [
+            SockFilter::stmt(0x20, 0),
+            SockFilter::stmt(0x34, 0),
+            SockFilter::stmt(0x16, 0),
+        ];
+        let e = verify(&prog, Mode::Seccomp).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "insn 1: division or remainder by the constant zero (kernel: EINVAL)"
+        );
+        assert_eq!(
+            describe_insn(&prog, &e).unwrap(),
+            "insn 1 is `div #0` (code 0x0034, jt 0, jf 0, k 0x0)"
+        );
+        let e = verify(&[], Mode::Seccomp).unwrap_err();
+        assert_eq!(describe_insn(&[], &e), None);
+    }
 }

@@ -57,3 +57,171 @@ pub fn emit(out: Option<&str>, bytes: &[u8]) -> Result<(), DynError> {
         }
     }
 }
+
+/// How a program file is written.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+pub enum InputFormat {
+    /// Raw `struct sock_filter` bytes in host byte order (what
+    /// `seccomp_export_bpf` writes).
+    Raw,
+    /// The `bpf_asm` decimal comma list (`N,code jt jf k,...`), also
+    /// `tcpdump -ddd` output.
+    Comma,
+    /// `bpf_asm` assembly text (with the seccomp superset).
+    Asm,
+}
+
+impl InputFormat {
+    /// The format a file name implies: `.bpf`, `.bin`, `.raw` are raw; `.txt`
+    /// is the comma list; `.s`, `.asm` are assembly.
+    pub fn from_extension(path: &str) -> Option<InputFormat> {
+        let ext = Path::new(path).extension()?.to_str()?.to_ascii_lowercase();
+        Some(match ext.as_str() {
+            "bpf" | "bin" | "raw" => InputFormat::Raw,
+            "txt" => InputFormat::Comma,
+            "s" | "asm" => InputFormat::Asm,
+            _ => return None,
+        })
+    }
+}
+
+/// Whether `bytes` look like the comma list rather than raw instructions:
+/// only digits, separators and white space, starting with a digit. Raw
+/// programs never look like this: a code whose high byte is an ASCII digit
+/// (0x3030 and up) is not a BPF code.
+fn looks_like_comma_text(bytes: &[u8]) -> bool {
+    let body = bytes.trim_ascii_start();
+    body.first().is_some_and(u8::is_ascii_digit)
+        && body
+            .iter()
+            .all(|b| b.is_ascii_digit() || matches!(b, b',' | b' ' | b'\t' | b'\r' | b'\n'))
+}
+
+/// Reads a program from `path` (`-` = standard input) in `input` format, or
+/// the format its extension implies. Without `input`, a "raw" file that is
+/// really the comma list (the kernel's `bpf_asm` output is often saved as
+/// `.bpf`) is read as the comma list, and a `.txt` file that is not a comma
+/// list as assembly, each with a note on standard error.
+pub fn load_program(
+    path: &str,
+    input: Option<InputFormat>,
+) -> Result<Vec<bpf_asm::SockFilter>, DynError> {
+    let format = match input.or_else(|| InputFormat::from_extension(path)) {
+        Some(f) => f,
+        None => {
+            return Err(format!(
+                "{path}: cannot tell the program format from the file name; \
+                 pass --input raw, --input comma or --input asm"
+            )
+            .into())
+        }
+    };
+    let bytes = read_input(path)?;
+    let path = if path == "-" { "<stdin>" } else { path };
+    let format = match (input, format) {
+        (None, InputFormat::Raw) if looks_like_comma_text(&bytes) => {
+            eprintln!(
+                "note: {path} holds bpf_asm comma text, not raw bytes; reading it as --input comma"
+            );
+            InputFormat::Comma
+        }
+        (None, InputFormat::Comma) if !looks_like_comma_text(&bytes) => {
+            eprintln!(
+                "note: {path} is not a bpf_asm comma list; reading it as assembly (--input asm)"
+            );
+            InputFormat::Asm
+        }
+        _ => format,
+    };
+    let text = |bytes: &[u8]| -> Result<String, DynError> {
+        String::from_utf8(bytes.to_vec()).map_err(|e| {
+            format!(
+                "{path}: byte offset {}: not UTF-8 text (is it a raw program? pass --input raw)",
+                e.utf8_error().valid_up_to()
+            )
+            .into()
+        })
+    };
+    match format {
+        InputFormat::Raw => {
+            bpf_asm::encode::parse_raw(&bytes).map_err(|e| format!("{path}: {e}").into())
+        }
+        InputFormat::Comma => {
+            bpf_asm::encode::parse_comma(&text(&bytes)?).map_err(|e| format!("{path}:{e}").into())
+        }
+        InputFormat::Asm => {
+            bpf_asm::text::assemble(&text(&bytes)?, &bpf_asm::text::AsmOptions::DEFAULT)
+                .map_err(|e| format!("{path}:{e}").into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(name: &str, bytes: &[u8]) -> String {
+        let dir = std::env::temp_dir().join(format!("xtask-io-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(name);
+        fs::write(&p, bytes).unwrap();
+        p.to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn formats_follow_extension_and_content() {
+        let prog = [
+            bpf_asm::SockFilter::stmt(0x20, 4),
+            bpf_asm::SockFilter::stmt(0x06, 0x7fff_0000),
+        ];
+        let raw = bpf_asm::encode::to_raw(&prog);
+        let comma = bpf_asm::encode::to_comma(&prog);
+        let asm = "ld [4]\nret #0x7fff0000\n";
+        assert_eq!(load_program(&temp("a.bpf", &raw), None).unwrap(), prog);
+        assert_eq!(load_program(&temp("b.bin", &raw), None).unwrap(), prog);
+        // bpf_asm output saved as .bpf, like the corpus file.
+        assert_eq!(
+            load_program(&temp("c.bpf", comma.as_bytes()), None).unwrap(),
+            prog
+        );
+        assert_eq!(
+            load_program(&temp("d.txt", comma.as_bytes()), None).unwrap(),
+            prog
+        );
+        assert_eq!(
+            load_program(&temp("e.txt", asm.as_bytes()), None).unwrap(),
+            prog
+        );
+        assert_eq!(
+            load_program(&temp("f.s", asm.as_bytes()), None).unwrap(),
+            prog
+        );
+        // --input wins over the extension and over sniffing.
+        let p = temp("g.dat", comma.as_bytes());
+        assert_eq!(load_program(&p, Some(InputFormat::Comma)).unwrap(), prog);
+        let e = load_program(&p, Some(InputFormat::Raw))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("trailing byte"), "{e}");
+        let e = load_program(&p, None).unwrap_err().to_string();
+        assert!(e.contains("--input"), "{e}");
+        let e = load_program(&temp("h.s", b"ld [4]\nbogus\n"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("h.s:2:"), "{e}");
+        let e = load_program(&temp("i.txt", b"3,6 0 0 0,"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("i.txt:1:1: the count says 3"), "{e}");
+    }
+
+    #[test]
+    fn raw_programs_never_look_like_comma_text() {
+        // Every code the kernel accepts has a zero or non-digit high byte.
+        for code in bpf_asm::CLASSIC_CODES {
+            let raw = bpf_asm::encode::to_raw(&[bpf_asm::SockFilter::stmt(code, 0x3131_3131)]);
+            assert!(!looks_like_comma_text(&raw), "code {code:#x}");
+        }
+        assert!(looks_like_comma_text(b" 1,6 0 0 0,\n"));
+    }
+}

@@ -1,14 +1,93 @@
-//! (Not written yet.)
+//! `cargo xtask layouts POLICY`: one table comparing every dispatch layout
+//! on program size, instructions executed per syscall (mean and max over
+//! each architecture's syscalls, exact, by path analysis) and kernel-cache
+//! coverage of the unconditionally allowed syscalls.
 
 use std::process::ExitCode;
 
+use bpf_asm::policy::compile::Layout;
+use bpf_asm::policy::eval::evaluate;
+use bpf_asm::policy::resolve::Resolved;
+use bpf_asm::policy::Action;
+use bpf_asm::Arch;
+use bpf_vm::analysis::analyze;
+use bpf_vm::seccomp_is_const_allow;
+
+use crate::compile::{compile_with, load_policy, PolicyArgs};
 use crate::DynError;
 
 /// Flags of the command.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The policy file (`-` for standard input).
+    pub policy: String,
+    #[command(flatten)]
+    pub policy_args: PolicyArgs,
+}
+
+/// Whether `nr` is allowed on `arch` for every argument value.
+fn always_allowed(resolved: &Resolved, arch: Arch, nr: u32) -> bool {
+    let Some(rules) = resolved.arch(arch.audit_arch()) else {
+        return false;
+    };
+    if rules.rules_for(nr).next().is_none() {
+        return resolved.default == Action::Allow;
+    }
+    for r in rules.rules_for(nr) {
+        if r.is_unconditional() {
+            return r.action == Action::Allow;
+        }
+        if r.action != Action::Allow {
+            return false;
+        }
+    }
+    // Every conditional rule allows and the default decides the rest.
+    resolved.default == Action::Allow
+        && evaluate(resolved, arch.audit_arch(), nr, &[0; 6]) == Action::Allow
+}
 
 /// Runs the command.
-pub fn run(_args: Args) -> Result<ExitCode, DynError> {
-    Err("this command is not implemented yet".into())
+pub fn run(args: Args) -> Result<ExitCode, DynError> {
+    let loaded = load_policy(&args.policy, &args.policy_args)?;
+    let arches = loaded.policy.arches.clone();
+    println!(
+        "{:<16} {:>6} {:>10} {:>10} {:>6} {:>12}",
+        "layout", "insns", "arch", "mean exec", "max", "cache"
+    );
+    for layout in Layout::ALL {
+        eprintln!("compiling and analysing the {layout} layout...");
+        let c = compile_with(&loaded, layout)?;
+        let name = if layout == Layout::Auto {
+            format!("auto ({})", c.layout)
+        } else {
+            layout.to_string()
+        };
+        for (i, &arch) in arches.iter().enumerate() {
+            let s = analyze(&c.program, arch, [])?.summary();
+            let allowed: Vec<u32> = arch
+                .syscalls()
+                .map(|(nr, _)| nr)
+                .filter(|&nr| always_allowed(&loaded.resolved, arch, nr))
+                .collect();
+            let cached = allowed
+                .iter()
+                .filter(|&&nr| seccomp_is_const_allow(&c.program, nr, arch.audit_arch()))
+                .count();
+            let (label, len) = if i == 0 {
+                (name.as_str(), c.program.len().to_string())
+            } else {
+                ("", String::new())
+            };
+            println!(
+                "{:<16} {:>6} {:>10} {:>10.2} {:>6} {:>12}",
+                label,
+                len,
+                arch.name(),
+                s.mean_max,
+                s.max,
+                format!("{cached}/{}", allowed.len())
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

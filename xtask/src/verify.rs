@@ -1,14 +1,276 @@
-//! (Not written yet.)
+//! `cargo xtask verify [POLICY]`: compile a policy (or take `--program`),
+//! check it with the kernel's verifier rules, prove it equal to the policy
+//! on every input, run the policy's `[[test]]` expectations, then print
+//! lints and metrics. Exits 0 only when the program verifies, the proof
+//! holds and every test passes.
+//!
+//! Without POLICY it verifies the shipped `policies/network-service.toml`.
 
 use std::process::ExitCode;
 
+use bpf_asm::policy::compile::Layout;
+use bpf_asm::policy::eval::evaluate;
+use bpf_asm::policy::load::test_syscall_nr;
+use bpf_asm::policy::resolve::Resolved;
+use bpf_asm::policy::{Action, Policy, Width};
+use bpf_asm::seccomp::{SECCOMP_RET_ALLOW, X32_SYSCALL_BIT};
+use bpf_asm::{Arch, SockFilter};
+use bpf_vm::analysis::analyze;
+use bpf_vm::emu::Prepared;
+use bpf_vm::prove::prove;
+use bpf_vm::{seccomp_is_const_allow, verify, Mode, SeccompData};
+
+use crate::compile::{compile_with, load_policy, parse_layout, Loaded, PolicyArgs};
+use crate::io::{load_program, InputFormat};
 use crate::DynError;
 
 /// Flags of the command.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The policy file (default: policies/network-service.toml).
+    pub policy: Option<String>,
+    #[command(flatten)]
+    pub policy_args: PolicyArgs,
+    /// Check this program file against the policy instead of compiling it.
+    #[arg(long, value_name = "PROG")]
+    pub program: Option<String>,
+    /// How `--program` is written (default: from its extension).
+    #[arg(long, value_enum)]
+    pub input: Option<InputFormat>,
+    /// The layout to compile with: auto, linear, bintree or ranges.
+    #[arg(long, default_value = "auto", value_parser = parse_layout)]
+    pub layout: Layout,
+}
+
+/// The shipped policy, relative to the workspace root.
+pub fn default_policy() -> String {
+    format!(
+        "{}/../policies/network-service.toml",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
 
 /// Runs the command.
-pub fn run(_args: Args) -> Result<ExitCode, DynError> {
-    Err("this command is not implemented yet".into())
+pub fn run(args: Args) -> Result<ExitCode, DynError> {
+    let path = args.policy.clone().unwrap_or_else(default_policy);
+    let loaded = load_policy(&path, &args.policy_args)?;
+    let arches = loaded.policy.arches.clone();
+    let prog = match &args.program {
+        Some(p) => load_program(p, args.input)?,
+        None => {
+            let c = compile_with(&loaded, args.layout)?;
+            println!(
+                "compiled {path}: {} instructions ({} layout)",
+                c.program.len(),
+                c.layout
+            );
+            c.program
+        }
+    };
+    let mut ok = true;
+
+    // 1. The kernel's checks.
+    if let Err(e) = verify(&prog, Mode::Seccomp) {
+        println!("verifier: REJECTED: {e}");
+        return Ok(ExitCode::from(1));
+    }
+    println!("verifier: ok ({} instructions)", prog.len());
+
+    // 2. The proof.
+    eprintln!("proving the program equals the policy on every input...");
+    match prove(&prog, &loaded.resolved, &[]) {
+        Ok(p) => println!(
+            "proof: ok: the program returns the policy's action for every input ({} arch classes, {} syscall-number classes, {} paths, {} inputs evaluated)",
+            p.arch_classes, p.nr_classes, p.paths, p.inputs
+        ),
+        Err(e) => {
+            println!("proof: FAILED: {e}");
+            ok = false;
+        }
+    }
+
+    // 3. The policy's tests.
+    ok &= run_tests(&loaded.policy, &loaded.resolved, &prog)?;
+
+    // 4. Lints.
+    let lints = lints(&loaded, &prog, args.program.is_some());
+    if lints.is_empty() {
+        println!("lints: none");
+    }
+    for l in &lints {
+        println!("warning: {l}");
+    }
+
+    // 5. Metrics.
+    metrics(&loaded.resolved, &prog, &arches)?;
+
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn run_tests(policy: &Policy, resolved: &Resolved, prog: &[SockFilter]) -> Result<bool, DynError> {
+    let prepared = Prepared::new(prog)?;
+    let mut failed = 0;
+    for t in &policy.tests {
+        let arch = t
+            .arch
+            .or_else(|| policy.arches.first().copied())
+            .unwrap_or(Arch::X86_64);
+        let Some(nr) = test_syscall_nr(arch, &t.syscall) else {
+            println!(
+                "test {}: FAILED: no syscall `{}` on {}",
+                t.origin,
+                t.syscall,
+                arch.name()
+            );
+            failed += 1;
+            continue;
+        };
+        let mut args = [0u64; 6];
+        for (slot, v) in args.iter_mut().zip(&t.args) {
+            *slot = *v;
+        }
+        let data = SeccompData::for_arch(arch, nr as i32).with_args(args);
+        let ret = prepared.run(&data, arch.endian()).ret;
+        let policy_says = evaluate(resolved, arch.audit_arch(), nr, &args);
+        if ret != t.expect.to_ret() {
+            let got = Action::from_ret(ret).map_or(format!("{ret:#x}"), |a| a.to_string());
+            println!(
+                "test {}: FAILED: {}:{}{:?} expected {}, the program returns {got} (the policy says {policy_says})",
+                t.origin,
+                arch.name(),
+                t.syscall,
+                t.args,
+                t.expect
+            );
+            failed += 1;
+        }
+    }
+    println!(
+        "tests: {} passed, {failed} failed",
+        policy.tests.len() - failed
+    );
+    Ok(failed == 0)
+}
+
+/// Whether every call of `nr` on `arch` is allowed whatever its arguments.
+fn allowed_unconditionally(resolved: &Resolved, arch: Arch, nr: u32) -> bool {
+    let Some(rules) = resolved.arch(arch.audit_arch()) else {
+        return false;
+    };
+    for r in rules.rules_for(nr) {
+        if r.is_unconditional() {
+            return r.action == Action::Allow;
+        }
+        if r.action != Action::Allow {
+            return false;
+        }
+    }
+    resolved.default == Action::Allow
+}
+
+fn lints(loaded: &Loaded, prog: &[SockFilter], given_program: bool) -> Vec<String> {
+    let (policy, resolved) = (&loaded.policy, &loaded.resolved);
+    let mut out = Vec::new();
+    let uses_kill_thread = policy.default == Action::KillThread
+        || policy.bad_arch == Action::KillThread
+        || policy.rules.iter().any(|r| r.action == Action::KillThread);
+    if uses_kill_thread {
+        out.push(
+            "kill_thread is used as an action: in a multi-threaded process the other threads keep running and may wait forever for the killed one (a hang); prefer kill_process".to_string(),
+        );
+    }
+    if policy.default == Action::Allow {
+        out.push("the default action is allow: every syscall the rules do not name, including ones added to future kernels, is allowed (a deny list)".to_string());
+    }
+    if given_program && policy.arches.contains(&Arch::X86_64) {
+        let audit = Arch::X86_64.audit_arch();
+        let leaky = Arch::X86_64.syscalls().find(|&(nr, _)| {
+            let data = SeccompData::new((nr | X32_SYSCALL_BIT) as i32, audit);
+            bpf_vm::run(prog, &data, Arch::X86_64.endian())
+                .is_ok_and(|o| o.ret == SECCOMP_RET_ALLOW)
+        });
+        if let Some((nr, name)) = leaky {
+            out.push(format!(
+                "no x32 guard: the program allows x32 call {:#x} ({name} | 0x40000000); check `nr & 0x40000000` after the arch check",
+                nr | X32_SYSCALL_BIT
+            ));
+        }
+    }
+    for &arch in &policy.arches {
+        let audit = arch.audit_arch();
+        if let Some(nr) = arch.syscall_nr("clone3") {
+            let a = evaluate(resolved, audit, nr, &[0; 6]);
+            if a != Action::Allow && a != Action::Errno(38) {
+                out.push(format!(
+                    "{}: clone3 gets {a}: libc creates threads with clone3 and falls back to clone only on ENOSYS; use errno(ENOSYS) for clone3",
+                    arch.name()
+                ));
+            }
+        }
+        if let Some(nr) = arch.syscall_nr("clone") {
+            // The flags glibc's pthread_create passes.
+            let flags = 0x003d_0f00u64;
+            let a = evaluate(resolved, audit, nr, &[flags, 0, 0, 0, 0, 0]);
+            if a != Action::Allow && a != Action::Log {
+                out.push(format!(
+                    "{}: clone with pthread_create's flags gets {a}: the program cannot start threads",
+                    arch.name()
+                ));
+            }
+        }
+    }
+    let wide: Vec<&str> = policy
+        .arches
+        .iter()
+        .filter(|a| a.is_64bit())
+        .map(|a| a.name())
+        .collect();
+    if !wide.is_empty() {
+        for (ri, r) in policy.rules.iter().enumerate() {
+            for c in r.conditions.iter().filter(|c| c.width == Width::U32) {
+                let names: Vec<&str> = r.syscalls.iter().map(|s| s.name.as_str()).collect();
+                out.push(format!(
+                    "rule {} ({}): arg{}:u32 compares only the low half of a 64-bit argument on {}: values that differ only in the high half match too (fine for int arguments the kernel truncates)",
+                    ri + 1,
+                    names.join(", "),
+                    c.arg,
+                    wide.join(", ")
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn metrics(resolved: &Resolved, prog: &[SockFilter], arches: &[Arch]) -> Result<(), DynError> {
+    println!("metrics: program length {} instructions", prog.len());
+    for &arch in arches {
+        eprintln!("analysing {}...", arch.name());
+        let a = analyze(prog, arch, [])?;
+        let s = a.summary();
+        let allowed: Vec<u32> = arch
+            .syscalls()
+            .map(|(nr, _)| nr)
+            .filter(|&nr| allowed_unconditionally(resolved, arch, nr))
+            .collect();
+        let cached = allowed
+            .iter()
+            .filter(|&&nr| seccomp_is_const_allow(prog, nr, arch.audit_arch()))
+            .count();
+        println!(
+            "metrics: {}: instructions executed over its {} syscalls: mean {:.2} (fewest-path mean {:.2}), max {}{}; kernel cache covers {cached}/{} unconditionally allowed syscalls",
+            arch.name(),
+            s.count,
+            s.mean_max,
+            s.mean_min,
+            s.max,
+            if s.exact { "" } else { " (bounds)" },
+            allowed.len()
+        );
+    }
+    Ok(())
 }

@@ -15,6 +15,7 @@ use crate::seccomp::Arch;
 pub mod action;
 pub mod compile;
 pub mod eval;
+pub mod resolve;
 #[cfg(feature = "policy-files")]
 pub mod load;
 

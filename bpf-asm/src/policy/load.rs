@@ -1,1 +1,0 @@
-//! Policy files: native TOML and OCI/Docker JSON. (To be written.)

@@ -1,0 +1,954 @@
+//! The kernel's load-time checks of a classic BPF program: `bpf_check_classic`
+//! (`net/core/filter.c`) and, for seccomp, `seccomp_check_filter`
+//! (`kernel/seccomp.c`).
+//!
+//! [`verify`] accepts exactly the programs the kernel accepts and, for a
+//! rejected program, reports the rule the kernel trips over first (the kernel
+//! itself only says `EINVAL`). It never allocates.
+
+use core::fmt;
+
+use bpf_asm::insn::*;
+use bpf_asm::seccomp::SECCOMP_DATA_SIZE;
+
+/// Which kernel loader the program is checked for.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Mode {
+    /// `seccomp(SECCOMP_SET_MODE_FILTER)` / `prctl(PR_SET_SECCOMP)`:
+    /// `bpf_check_classic` followed by `seccomp_check_filter`.
+    Seccomp,
+    /// A socket filter (`SO_ATTACH_FILTER`): `bpf_check_classic` only.
+    Classic,
+}
+
+/// An `errno` value the kernel returns when it refuses a filter.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Errno {
+    /// Invalid argument (22): every content error of a program.
+    EINVAL,
+    /// Out of memory (12): also the stacked-filter instruction budget.
+    ENOMEM,
+}
+
+impl Errno {
+    /// The symbolic name, e.g. `"EINVAL"`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Errno::EINVAL => "EINVAL",
+            Errno::ENOMEM => "ENOMEM",
+        }
+    }
+
+    /// The numeric value on Linux.
+    pub const fn code(self) -> i32 {
+        match self {
+            Errno::EINVAL => 22,
+            Errno::ENOMEM => 12,
+        }
+    }
+}
+
+impl fmt::Display for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A rule by which the kernel refuses a program.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Rule {
+    /// The program has no instructions (`len == 0`).
+    Empty,
+    /// The program has more than `BPF_MAXINSNS` (4096) instructions.
+    TooLong,
+    /// The opcode is not one of the 49 classic BPF codes (`chk_code_allowed`).
+    UnknownOpcode,
+    /// `div #0` or `mod #0`.
+    DivisionByZero,
+    /// `lsh #k` or `rsh #k` with `k >= 32`.
+    ShiftTooLarge,
+    /// A scratch memory index `M[k]` with `k >= 16`.
+    ScratchOutOfRange,
+    /// `ja` whose target lies past the last instruction.
+    JumpOutOfRange,
+    /// A conditional jump whose `jt` or `jf` target lies past the last instruction.
+    BranchOutOfRange,
+    /// An absolute load at an offset `>= SKF_AD_OFF` that is not a known
+    /// ancillary load.
+    UnknownAncillary,
+    /// The last instruction is not `ret #k` or `ret a`.
+    NoFinalReturn,
+    /// A scratch cell may be read before it is written
+    /// (`check_load_and_stores`, including its quirks).
+    UninitializedScratch,
+    /// A classic instruction seccomp does not allow (packet loads, `mod`, ...).
+    NotAllowedInSeccomp,
+    /// `ld [k]` in seccomp with `k >= 64` or `k` not a multiple of 4.
+    BadSeccompDataOffset,
+    /// The stacked filters would exceed `MAX_INSNS_PER_PATH` eBPF instructions.
+    PathTooLong,
+}
+
+impl Rule {
+    /// A short description of the rule in words.
+    pub const fn describe(self) -> &'static str {
+        match self {
+            Rule::Empty => "the program has no instructions",
+            Rule::TooLong => "the program has more than 4096 instructions",
+            Rule::UnknownOpcode => "the opcode is not a classic BPF instruction",
+            Rule::DivisionByZero => "division or remainder by the constant zero",
+            Rule::ShiftTooLarge => "constant shift by 32 or more",
+            Rule::ScratchOutOfRange => "scratch memory index is 16 or more",
+            Rule::JumpOutOfRange => "ja jumps past the last instruction",
+            Rule::BranchOutOfRange => "conditional jump target is past the last instruction",
+            Rule::UnknownAncillary => "absolute load at an unknown ancillary offset",
+            Rule::NoFinalReturn => "the last instruction is not `ret #k` or `ret a`",
+            Rule::UninitializedScratch => "scratch memory cell may be read before it is written",
+            Rule::NotAllowedInSeccomp => "instruction is not allowed in seccomp filters",
+            Rule::BadSeccompDataOffset => {
+                "load offset is not a multiple of 4 below 64 (struct seccomp_data)"
+            }
+            Rule::PathTooLong => {
+                "the stacked filters exceed 32768 eBPF instructions (MAX_INSNS_PER_PATH)"
+            }
+        }
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
+/// Why and where the kernel would refuse a program.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct VerifyError {
+    /// The instruction at fault, `None` for whole-program rules.
+    pub index: Option<usize>,
+    /// The rule that failed.
+    pub rule: Rule,
+    /// What the kernel returns.
+    pub errno: Errno,
+}
+
+impl VerifyError {
+    /// An `EINVAL` error at instruction `index`.
+    pub const fn at(index: usize, rule: Rule) -> Self {
+        VerifyError {
+            index: Some(index),
+            rule,
+            errno: Errno::EINVAL,
+        }
+    }
+
+    /// An error about the whole program.
+    pub const fn program(rule: Rule, errno: Errno) -> Self {
+        VerifyError {
+            index: None,
+            rule,
+            errno,
+        }
+    }
+}
+
+impl fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.index {
+            Some(i) => write!(f, "insn {i}: ")?,
+            None => f.write_str("program: ")?,
+        }
+        write!(f, "{} (kernel: {})", self.rule, self.errno)
+    }
+}
+
+impl core::error::Error for VerifyError {}
+
+/// Checks `prog` as the kernel does when it is loaded in `mode`.
+///
+/// `Ok(())` means the kernel accepts it (resource limits of stacked filters
+/// aside, see [`crate::budget`]); the error is the first rule the kernel's
+/// checks hit, in the kernel's order. Usable in `const` contexts, e.g.
+/// `const _: () = assert!(verify(&PROG, Mode::Seccomp).is_ok());`.
+pub const fn verify(prog: &[SockFilter], mode: Mode) -> Result<(), VerifyError> {
+    if let Err(e) = check_classic(prog) {
+        return Err(e);
+    }
+    if matches!(mode, Mode::Seccomp) {
+        return check_seccomp(prog);
+    }
+    Ok(())
+}
+
+/// Whether the kernel's classic checker knows `code` (`chk_code_allowed`).
+pub const fn classic_code_allowed(code: u16) -> bool {
+    matches!(
+        code,
+        0x00 | 0x01
+            | 0x02
+            | 0x03
+            | 0x04
+            | 0x05
+            | 0x06
+            | 0x07
+            | 0x0c
+            | 0x14
+            | 0x15
+            | 0x16
+            | 0x1c
+            | 0x1d
+            | 0x20
+            | 0x24
+            | 0x25
+            | 0x28
+            | 0x2c
+            | 0x2d
+            | 0x30
+            | 0x34
+            | 0x35
+            | 0x3c
+            | 0x3d
+            | 0x40
+            | 0x44
+            | 0x45
+            | 0x48
+            | 0x4c
+            | 0x4d
+            | 0x50
+            | 0x54
+            | 0x5c
+            | 0x60
+            | 0x61
+            | 0x64
+            | 0x6c
+            | 0x74
+            | 0x7c
+            | 0x80
+            | 0x81
+            | 0x84
+            | 0x87
+            | 0x94
+            | 0x9c
+            | 0xa4
+            | 0xac
+            | 0xb1
+    )
+}
+
+/// Whether `seccomp_check_filter` lets `code` through (it runs only on codes
+/// the classic checker accepted).
+pub const fn seccomp_code_allowed(code: u16) -> bool {
+    matches!(
+        code,
+        0x00 | 0x01
+            | 0x02
+            | 0x03
+            | 0x04
+            | 0x05
+            | 0x06
+            | 0x07
+            | 0x0c
+            | 0x14
+            | 0x15
+            | 0x16
+            | 0x1c
+            | 0x1d
+            | 0x20
+            | 0x24
+            | 0x25
+            | 0x2c
+            | 0x2d
+            | 0x34
+            | 0x35
+            | 0x3c
+            | 0x3d
+            | 0x44
+            | 0x45
+            | 0x4c
+            | 0x4d
+            | 0x54
+            | 0x5c
+            | 0x60
+            | 0x61
+            | 0x64
+            | 0x6c
+            | 0x74
+            | 0x7c
+            | 0x80
+            | 0x81
+            | 0x84
+            | 0x87
+            | 0xa4
+            | 0xac
+    )
+}
+
+/// Whether an absolute load at `k` is a known ancillary load
+/// (`bpf_anc_helper`): `SKF_AD_OFF + {0, 4, ..., 60}`.
+const fn known_ancillary(k: u32) -> bool {
+    k >= SKF_AD_OFF && k - SKF_AD_OFF < SKF_AD_MAX && (k - SKF_AD_OFF) % 4 == 0
+}
+
+const ALU_DIV_K: u16 = BPF_ALU | BPF_DIV | BPF_K;
+const ALU_MOD_K: u16 = BPF_ALU | BPF_MOD | BPF_K;
+const ALU_LSH_K: u16 = BPF_ALU | BPF_LSH | BPF_K;
+const ALU_RSH_K: u16 = BPF_ALU | BPF_RSH | BPF_K;
+const LD_MEM: u16 = BPF_LD | BPF_MEM;
+const LDX_MEM: u16 = BPF_LDX | BPF_MEM;
+const JA: u16 = BPF_JMP | BPF_JA;
+const LD_W_ABS: u16 = BPF_LD | BPF_W | BPF_ABS;
+const LD_H_ABS: u16 = BPF_LD | BPF_H | BPF_ABS;
+const LD_B_ABS: u16 = BPF_LD | BPF_B | BPF_ABS;
+const RET_K: u16 = BPF_RET | BPF_K;
+const RET_A: u16 = BPF_RET | BPF_A;
+
+/// `bpf_check_classic`: the per-instruction pass, then the final `ret`,
+/// then `check_load_and_stores`.
+const fn check_classic(prog: &[SockFilter]) -> Result<(), VerifyError> {
+    let len = prog.len();
+    if len == 0 {
+        return Err(VerifyError::program(Rule::Empty, Errno::EINVAL));
+    }
+    if len > BPF_MAXINSNS {
+        return Err(VerifyError::program(Rule::TooLong, Errno::EINVAL));
+    }
+    let mut reads_scratch = false;
+    let mut pc = 0;
+    while pc < len {
+        let f = prog[pc];
+        if !classic_code_allowed(f.code) {
+            return Err(VerifyError::at(pc, Rule::UnknownOpcode));
+        }
+        let bad = match f.code {
+            ALU_DIV_K | ALU_MOD_K => f.k == 0,
+            ALU_LSH_K | ALU_RSH_K => f.k >= 32,
+            LD_MEM | LDX_MEM | BPF_ST | BPF_STX => {
+                reads_scratch |= matches!(f.code, LD_MEM | LDX_MEM);
+                f.k >= BPF_MEMWORDS
+            }
+            // `k >= (u32)(flen - pc - 1)`; len <= 4096 so this cannot wrap.
+            JA => f.k >= (len - pc - 1) as u32,
+            0x15 | 0x1d | 0x25 | 0x2d | 0x35 | 0x3d | 0x45 | 0x4d => {
+                pc + f.jt as usize + 1 >= len || pc + f.jf as usize + 1 >= len
+            }
+            LD_W_ABS | LD_H_ABS | LD_B_ABS => f.k >= SKF_AD_OFF && !known_ancillary(f.k),
+            _ => false,
+        };
+        if bad {
+            let rule = match f.code {
+                ALU_DIV_K | ALU_MOD_K => Rule::DivisionByZero,
+                ALU_LSH_K | ALU_RSH_K => Rule::ShiftTooLarge,
+                LD_MEM | LDX_MEM | BPF_ST | BPF_STX => Rule::ScratchOutOfRange,
+                JA => Rule::JumpOutOfRange,
+                LD_W_ABS | LD_H_ABS | LD_B_ABS => Rule::UnknownAncillary,
+                _ => Rule::BranchOutOfRange,
+            };
+            return Err(VerifyError::at(pc, rule));
+        }
+        pc += 1;
+    }
+    if !matches!(prog[len - 1].code, RET_K | RET_A) {
+        return Err(VerifyError::at(len - 1, Rule::NoFinalReturn));
+    }
+    if reads_scratch {
+        return check_load_and_stores(prog);
+    }
+    Ok(())
+}
+
+/// Narrows the written-cells mask of jump target `t` (always in range for
+/// programs that passed the per-instruction checks).
+const fn narrow(masks: &mut [u16; BPF_MAXINSNS], t: usize, memvalid: u16) {
+    if t < BPF_MAXINSNS {
+        masks[t] &= memvalid;
+    }
+}
+
+/// `check_load_and_stores`, exactly: a linear scan in which jumps narrow the
+/// set of written cells at their targets, and nothing else (in particular
+/// not `ret`) resets the running set.
+///
+/// Must only run on programs that passed the per-instruction checks, so that
+/// every jump target and scratch index is in range.
+const fn check_load_and_stores(prog: &[SockFilter]) -> Result<(), VerifyError> {
+    let mut masks = [0xffffu16; BPF_MAXINSNS];
+    let mut memvalid: u16 = 0;
+    let mut pc = 0;
+    while pc < prog.len() && pc < BPF_MAXINSNS {
+        let f = prog[pc];
+        memvalid &= masks[pc];
+        match f.code {
+            BPF_ST | BPF_STX => memvalid |= 1 << (f.k & 15),
+            LD_MEM | LDX_MEM if memvalid & (1 << (f.k & 15)) == 0 => {
+                return Err(VerifyError::at(pc, Rule::UninitializedScratch));
+            }
+            JA => {
+                narrow(&mut masks, pc + 1 + f.k as usize, memvalid);
+                memvalid = 0xffff;
+            }
+            0x15 | 0x1d | 0x25 | 0x2d | 0x35 | 0x3d | 0x45 | 0x4d => {
+                narrow(&mut masks, pc + 1 + f.jt as usize, memvalid);
+                narrow(&mut masks, pc + 1 + f.jf as usize, memvalid);
+                memvalid = 0xffff;
+            }
+            _ => {}
+        }
+        pc += 1;
+    }
+    Ok(())
+}
+
+/// `seccomp_check_filter`: the seccomp subset and the `seccomp_data` bounds
+/// of `ld [k]`.
+const fn check_seccomp(prog: &[SockFilter]) -> Result<(), VerifyError> {
+    let mut pc = 0;
+    while pc < prog.len() {
+        let f = prog[pc];
+        if f.code == LD_W_ABS {
+            if f.k >= SECCOMP_DATA_SIZE || f.k & 3 != 0 {
+                return Err(VerifyError::at(pc, Rule::BadSeccompDataOffset));
+            }
+        } else if !seccomp_code_allowed(f.code) {
+            return Err(VerifyError::at(pc, Rule::NotAllowedInSeccomp));
+        }
+        pc += 1;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bpf_asm::seccomp::SECCOMP_RET_ALLOW;
+    use std::vec;
+    use std::vec::Vec;
+
+    const RET0: SockFilter = SockFilter::stmt(RET_K, 0);
+    const RET_ALLOW: SockFilter = SockFilter::stmt(RET_K, SECCOMP_RET_ALLOW);
+
+    fn st(k: u32) -> SockFilter {
+        SockFilter::stmt(BPF_ST, k)
+    }
+    fn ld_mem(k: u32) -> SockFilter {
+        SockFilter::stmt(LD_MEM, k)
+    }
+    fn ja(k: u32) -> SockFilter {
+        SockFilter::stmt(JA, k)
+    }
+    fn jeq(k: u32, jt: u8, jf: u8) -> SockFilter {
+        SockFilter::jump(BPF_JMP | BPF_JEQ | BPF_K, k, jt, jf)
+    }
+    fn stmt(code: u16, k: u32) -> SockFilter {
+        SockFilter::stmt(code, k)
+    }
+
+    /// Asserts that `prog` fails in both modes at `index` with `rule`.
+    #[track_caller]
+    fn rejects(prog: &[SockFilter], index: Option<usize>, rule: Rule) {
+        for mode in [Mode::Classic, Mode::Seccomp] {
+            let e = verify(prog, mode).expect_err("program should be rejected");
+            assert_eq!(
+                (e.index, e.rule, e.errno),
+                (index, rule, Errno::EINVAL),
+                "{mode:?}"
+            );
+        }
+    }
+
+    #[track_caller]
+    fn accepts(prog: &[SockFilter]) {
+        for mode in [Mode::Classic, Mode::Seccomp] {
+            assert_eq!(verify(prog, mode), Ok(()), "{mode:?}");
+        }
+    }
+
+    // ---- Reference: a literal transliteration of the kernel functions. ----
+
+    // Kept as close to the C source as possible, hence the index loops.
+    #[allow(clippy::needless_range_loop, clippy::collapsible_match)]
+    fn ref_classic(f: &[SockFilter]) -> bool {
+        let flen = f.len();
+        if flen == 0 || flen > BPF_MAXINSNS {
+            return false;
+        }
+        for pc in 0..flen {
+            let t = f[pc];
+            if !CLASSIC_CODES.contains(&t.code) {
+                return false;
+            }
+            match t.code {
+                0x34 | 0x94 => {
+                    if t.k == 0 {
+                        return false;
+                    }
+                }
+                0x64 | 0x74 => {
+                    if t.k >= 32 {
+                        return false;
+                    }
+                }
+                0x60 | 0x61 | 0x02 | 0x03 => {
+                    if t.k >= 16 {
+                        return false;
+                    }
+                }
+                0x05 => {
+                    if t.k >= (flen - pc - 1) as u32 {
+                        return false;
+                    }
+                }
+                0x15 | 0x1d | 0x35 | 0x3d | 0x25 | 0x2d | 0x45 | 0x4d => {
+                    if pc + t.jt as usize + 1 >= flen || pc + t.jf as usize + 1 >= flen {
+                        return false;
+                    }
+                }
+                0x20 | 0x28 | 0x30 => {
+                    let anc = (0..16u32).any(|i| t.k == SKF_AD_OFF.wrapping_add(4 * i));
+                    if !anc && t.k >= SKF_AD_OFF {
+                        return false;
+                    }
+                }
+                _ => {}
+            }
+        }
+        match f[flen - 1].code {
+            0x06 | 0x16 => {}
+            _ => return false,
+        }
+        let mut masks = vec![0xffffu16; flen];
+        let mut memvalid: u16 = 0;
+        for pc in 0..flen {
+            memvalid &= masks[pc];
+            let t = f[pc];
+            match t.code {
+                0x02 | 0x03 => memvalid |= 1 << t.k,
+                0x60 | 0x61 => {
+                    if memvalid & (1 << t.k) == 0 {
+                        return false;
+                    }
+                }
+                0x05 => {
+                    masks[pc + 1 + t.k as usize] &= memvalid;
+                    memvalid = !0;
+                }
+                0x15 | 0x1d | 0x35 | 0x3d | 0x25 | 0x2d | 0x45 | 0x4d => {
+                    masks[pc + 1 + t.jt as usize] &= memvalid;
+                    masks[pc + 1 + t.jf as usize] &= memvalid;
+                    memvalid = !0;
+                }
+                _ => {}
+            }
+        }
+        true
+    }
+
+    fn ref_seccomp(f: &[SockFilter]) -> bool {
+        ref_classic(f)
+            && f.iter().all(|t| match t.code {
+                0x20 => t.k < 64 && t.k & 3 == 0,
+                c => SECCOMP_CODES.contains(&c),
+            })
+    }
+
+    /// splitmix64, for reproducible random programs.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    /// A random, mostly near-valid program.
+    fn random_program(r: &mut Rng) -> Vec<SockFilter> {
+        let len = match r.below(20) {
+            0 => 0,
+            1 => r.below(4200) as usize,
+            _ => 1 + r.below(12) as usize,
+        };
+        let mut p = Vec::with_capacity(len);
+        for pc in 0..len {
+            let code = match r.below(30) {
+                0 => r.next() as u16,
+                1 => r.below(0x100) as u16,
+                _ => CLASSIC_CODES[r.below(49) as usize],
+            };
+            let room = (len - pc) as u64;
+            let k = match r.below(8) {
+                0 => r.next() as u32,
+                1 => SKF_AD_OFF + r.below(80) as u32,
+                2 => 4 * r.below(18) as u32,
+                3 => r.below(40) as u32,
+                _ => r.below(room + 1) as u32,
+            };
+            let jt = r.below(room.min(255) + 1) as u8;
+            let jf = r.below(room.min(255) + 1) as u8;
+            p.push(SockFilter::jump(code, k, jt, jf));
+        }
+        if len > 0 && r.below(4) != 0 {
+            p[len - 1] = if r.below(2) == 0 {
+                RET_ALLOW
+            } else {
+                stmt(RET_A, 0)
+            };
+        }
+        p
+    }
+
+    #[test]
+    fn agrees_with_a_literal_transliteration_of_the_kernel() {
+        let seed = 0x5eed_0001;
+        let mut r = Rng(seed);
+        let (mut ok, mut bad) = (0, 0);
+        for i in 0..40_000 {
+            let p = random_program(&mut r);
+            let c = verify(&p, Mode::Classic);
+            let s = verify(&p, Mode::Seccomp);
+            assert_eq!(
+                c.is_ok(),
+                ref_classic(&p),
+                "seed {seed:#x} case {i}: {p:?} {c:?}"
+            );
+            assert_eq!(
+                s.is_ok(),
+                ref_seccomp(&p),
+                "seed {seed:#x} case {i}: {p:?} {s:?}"
+            );
+            // A classic rejection is also the seccomp rejection (same first check).
+            if c.is_err() {
+                assert_eq!(c, s, "seed {seed:#x} case {i}");
+            }
+            if s.is_ok() {
+                ok += 1;
+            } else {
+                bad += 1;
+            }
+        }
+        // The generator must exercise both outcomes substantially.
+        assert!(ok > 1000 && bad > 1000, "ok {ok} bad {bad}");
+    }
+
+    #[test]
+    fn opcode_tables_match_the_kernel_for_all_65536_codes() {
+        let mut classic = 0;
+        let mut seccomp = 0;
+        for code in 0..=u16::MAX {
+            let in_classic = CLASSIC_CODES.contains(&code);
+            let in_seccomp = SECCOMP_CODES.contains(&code);
+            assert_eq!(classic_code_allowed(code), in_classic, "{code:#x}");
+            assert_eq!(seccomp_code_allowed(code), in_seccomp, "{code:#x}");
+            classic += usize::from(in_classic);
+            seccomp += usize::from(in_seccomp);
+            // The instruction alone, with operands no other rule objects to.
+            let k = if code == ALU_DIV_K || code == ALU_MOD_K {
+                1
+            } else {
+                0
+            };
+            let prog = [st(0), SockFilter::stmt(code, k), RET0];
+            match verify(&prog, Mode::Classic) {
+                Ok(()) => assert!(in_classic, "{code:#x}"),
+                Err(e) => {
+                    assert!(!in_classic, "{code:#x}: {e}");
+                    assert_eq!(e, VerifyError::at(1, Rule::UnknownOpcode));
+                }
+            }
+            match verify(&prog, Mode::Seccomp) {
+                Ok(()) => assert!(in_seccomp, "{code:#x}"),
+                Err(e) => {
+                    assert!(!in_seccomp, "{code:#x}: {e}");
+                    let rule = if in_classic {
+                        Rule::NotAllowedInSeccomp
+                    } else {
+                        Rule::UnknownOpcode
+                    };
+                    assert_eq!(e, VerifyError::at(1, rule), "{code:#x}");
+                }
+            }
+        }
+        assert_eq!((classic, seccomp), (49, 41));
+    }
+
+    #[test]
+    fn length_limits() {
+        rejects(&[], None, Rule::Empty);
+        let max = vec![RET_ALLOW; BPF_MAXINSNS];
+        accepts(&max);
+        let over = vec![RET_ALLOW; BPF_MAXINSNS + 1];
+        rejects(&over, None, Rule::TooLong);
+        accepts(&[RET_ALLOW]);
+    }
+
+    #[test]
+    fn division_and_remainder_by_constant_zero() {
+        rejects(&[stmt(ALU_DIV_K, 0), RET0], Some(0), Rule::DivisionByZero);
+        accepts(&[stmt(ALU_DIV_K, 1), RET0]);
+        accepts(&[stmt(BPF_ALU | BPF_DIV | BPF_X, 0), RET0]);
+        let e = verify(&[RET0, stmt(ALU_MOD_K, 0), RET0], Mode::Classic);
+        assert_eq!(e, Err(VerifyError::at(1, Rule::DivisionByZero)));
+        // mod is classic only.
+        assert_eq!(verify(&[stmt(ALU_MOD_K, 3), RET0], Mode::Classic), Ok(()));
+        let e = verify(&[stmt(ALU_MOD_K, 3), RET0], Mode::Seccomp);
+        assert_eq!(e, Err(VerifyError::at(0, Rule::NotAllowedInSeccomp)));
+    }
+
+    #[test]
+    fn constant_shifts_below_32() {
+        for code in [ALU_LSH_K, ALU_RSH_K] {
+            accepts(&[stmt(code, 31), RET0]);
+            rejects(&[stmt(code, 32), RET0], Some(0), Rule::ShiftTooLarge);
+            rejects(
+                &[RET0, stmt(code, u32::MAX), RET0],
+                Some(1),
+                Rule::ShiftTooLarge,
+            );
+        }
+        // X shifts are not checked at load time.
+        accepts(&[stmt(BPF_ALU | BPF_LSH | BPF_X, 99), RET0]);
+    }
+
+    #[test]
+    fn scratch_index_below_16() {
+        accepts(&[st(15), ld_mem(15), RET0]);
+        rejects(&[st(16), RET0], Some(0), Rule::ScratchOutOfRange);
+        rejects(&[stmt(BPF_STX, 99), RET0], Some(0), Rule::ScratchOutOfRange);
+        rejects(&[st(0), ld_mem(16), RET0], Some(1), Rule::ScratchOutOfRange);
+        rejects(
+            &[st(0), stmt(LDX_MEM, 16), RET0],
+            Some(1),
+            Rule::ScratchOutOfRange,
+        );
+    }
+
+    #[test]
+    fn ja_range() {
+        // len 3, pc 0: k = 1 lands on the last instruction, k = 2 is past it.
+        accepts(&[ja(1), RET0, RET0]);
+        rejects(&[ja(2), RET0, RET0], Some(0), Rule::JumpOutOfRange);
+        rejects(&[ja(u32::MAX), RET0, RET0], Some(0), Rule::JumpOutOfRange);
+        accepts(&[ja(0), RET0]);
+        // ja as the last instruction: k >= 0 always fails the range check first.
+        rejects(&[RET0, ja(0)], Some(1), Rule::JumpOutOfRange);
+        // jt/jf bytes of ja are ignored.
+        accepts(&[SockFilter::jump(JA, 0, 200, 200), RET0]);
+    }
+
+    #[test]
+    fn conditional_ranges() {
+        accepts(&[jeq(0, 1, 0), RET0, RET0]);
+        rejects(&[jeq(0, 2, 0), RET0, RET0], Some(0), Rule::BranchOutOfRange);
+        rejects(&[jeq(0, 0, 2), RET0, RET0], Some(0), Rule::BranchOutOfRange);
+        rejects(&[RET0, jeq(0, 0, 0)], Some(1), Rule::BranchOutOfRange);
+        for code in [0x15u16, 0x1d, 0x25, 0x2d, 0x35, 0x3d, 0x45, 0x4d] {
+            rejects(
+                &[SockFilter::jump(code, 0, 255, 0), RET0],
+                Some(0),
+                Rule::BranchOutOfRange,
+            );
+            let mut long = vec![RET0; 257];
+            long[0] = SockFilter::jump(code, 0, 255, 255);
+            accepts(&long);
+        }
+    }
+
+    #[test]
+    fn ancillary_loads_in_classic_mode() {
+        for size in [BPF_W, BPF_H, BPF_B] {
+            let code = BPF_LD | size | BPF_ABS;
+            for i in 0..16 {
+                let p = [stmt(code, SKF_AD_OFF + 4 * i), RET0];
+                assert_eq!(verify(&p, Mode::Classic), Ok(()));
+            }
+            for k in [SKF_AD_OFF + SKF_AD_MAX, SKF_AD_OFF + 2, u32::MAX] {
+                rejects(&[stmt(code, k), RET0], Some(0), Rule::UnknownAncillary);
+            }
+            // Below SKF_AD_OFF (negative offsets of link/net layers) is fine.
+            assert_eq!(
+                verify(&[stmt(code, SKF_AD_OFF - 1), RET0], Mode::Classic),
+                Ok(())
+            );
+        }
+        // A known ancillary passes the classic check, then seccomp refuses it.
+        let e = verify(&[stmt(LD_W_ABS, SKF_AD_OFF), RET0], Mode::Seccomp);
+        assert_eq!(e, Err(VerifyError::at(0, Rule::BadSeccompDataOffset)));
+        let e = verify(&[stmt(LD_H_ABS, SKF_AD_OFF), RET0], Mode::Seccomp);
+        assert_eq!(e, Err(VerifyError::at(0, Rule::NotAllowedInSeccomp)));
+    }
+
+    #[test]
+    fn final_instruction_must_be_ret_k_or_ret_a() {
+        accepts(&[stmt(RET_A, 0)]);
+        accepts(&[RET0]);
+        rejects(&[stmt(0x0e, 0)], Some(0), Rule::UnknownOpcode);
+        rejects(&[stmt(0, 1)], Some(0), Rule::NoFinalReturn);
+        // Even when the last instruction is unreachable.
+        rejects(
+            &[RET0, stmt(BPF_MISC | BPF_TAX, 0)],
+            Some(1),
+            Rule::NoFinalReturn,
+        );
+        // Ignored fields of RET.
+        accepts(&[SockFilter::jump(RET_K, 5, 7, 9)]);
+    }
+
+    #[test]
+    fn seccomp_data_loads() {
+        for k in (0..64).step_by(4) {
+            assert_eq!(verify(&[stmt(LD_W_ABS, k), RET0], Mode::Seccomp), Ok(()));
+        }
+        for k in [1, 2, 3, 62, 64, 68, 0xffff_f000, 0xffff_f03c] {
+            let e = verify(&[stmt(LD_W_ABS, k), RET0], Mode::Seccomp);
+            assert_eq!(
+                e,
+                Err(VerifyError::at(0, Rule::BadSeccompDataOffset)),
+                "{k}"
+            );
+        }
+        // Past the known ancillary offsets the classic check refuses first.
+        let e = verify(&[stmt(LD_W_ABS, u32::MAX - 3), RET0], Mode::Seccomp);
+        assert_eq!(e, Err(VerifyError::at(0, Rule::UnknownAncillary)));
+        // len loads are rewritten, not refused.
+        accepts(&[stmt(0x80, 0), stmt(0x81, 0), RET0]);
+        // Packet loads are classic only.
+        for code in [0x28, 0x30, 0x40, 0x48, 0x50, 0xb1] {
+            let p = [stmt(code, 0), RET0];
+            assert_eq!(verify(&p, Mode::Classic), Ok(()));
+            assert_eq!(
+                verify(&p, Mode::Seccomp),
+                Err(VerifyError::at(0, Rule::NotAllowedInSeccomp))
+            );
+        }
+    }
+
+    /// The §2.4 example: safe, but the kernel refuses it because `ret` does
+    /// not reset the running set of written cells.
+    #[test]
+    fn ret_does_not_reset_memvalid_quirk() {
+        let quirk = [
+            jeq(0xffff_ffff, 0, 2),
+            st(0),
+            ja(1),
+            RET_ALLOW,
+            ld_mem(0),
+            RET_ALLOW,
+        ];
+        rejects(&quirk, Some(4), Rule::UninitializedScratch);
+        let fixed = [
+            st(0),
+            jeq(0xffff_ffff, 0, 2),
+            stmt(0, 0),
+            ja(1),
+            RET_ALLOW,
+            ld_mem(0),
+            RET_ALLOW,
+        ];
+        accepts(&fixed);
+    }
+
+    #[test]
+    fn load_and_store_rules() {
+        rejects(&[ld_mem(0), RET0], Some(0), Rule::UninitializedScratch);
+        rejects(
+            &[st(1), stmt(LDX_MEM, 0), RET0],
+            Some(1),
+            Rule::UninitializedScratch,
+        );
+        accepts(&[stmt(BPF_STX, 3), stmt(LDX_MEM, 3), RET0]);
+        // Stored on one branch only.
+        rejects(
+            &[jeq(0, 0, 1), st(0), ld_mem(0), RET0],
+            Some(2),
+            Rule::UninitializedScratch,
+        );
+        // Stored on both branches.
+        accepts(&[jeq(0, 0, 2), st(0), ja(1), st(0), ld_mem(0), RET0]);
+        // Unreachable code after a jump counts as "all written".
+        accepts(&[ja(1), ld_mem(7), RET0]);
+        // ... but not after a ret (the quirk again).
+        rejects(
+            &[RET0, ld_mem(7), RET0],
+            Some(1),
+            Rule::UninitializedScratch,
+        );
+    }
+
+    #[test]
+    fn kernel_order_of_checks() {
+        // Per-instruction checks come first, by index, before the final ret.
+        rejects(
+            &[stmt(ALU_DIV_K, 0), stmt(0, 0)],
+            Some(0),
+            Rule::DivisionByZero,
+        );
+        rejects(&[RET0, stmt(0x8006, 0)], Some(1), Rule::UnknownOpcode);
+        // Final ret before memory.
+        rejects(&[ld_mem(0), stmt(0, 0)], Some(1), Rule::NoFinalReturn);
+        // Every classic rule (even at a later index) before any seccomp rule.
+        let p = [stmt(LD_H_ABS, 0), stmt(ALU_LSH_K, 40), RET0];
+        assert_eq!(
+            verify(&p, Mode::Seccomp),
+            Err(VerifyError::at(1, Rule::ShiftTooLarge))
+        );
+        let p = [stmt(LD_W_ABS, 2), ld_mem(0), RET0];
+        assert_eq!(
+            verify(&p, Mode::Seccomp),
+            Err(VerifyError::at(1, Rule::UninitializedScratch))
+        );
+        let p = [stmt(LD_W_ABS, 2), stmt(LD_W_ABS, 0), RET0];
+        assert_eq!(verify(&p, Mode::Classic), Ok(()));
+        // Within the seccomp pass, the first instruction wins.
+        let p = [stmt(LD_B_ABS, 0), stmt(LD_W_ABS, 2), RET0];
+        assert_eq!(
+            verify(&p, Mode::Seccomp),
+            Err(VerifyError::at(0, Rule::NotAllowedInSeccomp))
+        );
+        let p = [stmt(LD_W_ABS, 2), stmt(LD_B_ABS, 0), RET0];
+        assert_eq!(
+            verify(&p, Mode::Seccomp),
+            Err(VerifyError::at(0, Rule::BadSeccompDataOffset))
+        );
+        // Length first of all.
+        let mut long = vec![stmt(0x8006, 0); BPF_MAXINSNS + 1];
+        long[0] = stmt(ALU_DIV_K, 0);
+        rejects(&long, None, Rule::TooLong);
+    }
+
+    const CONST_PROG: [SockFilter; 3] = [
+        SockFilter::stmt(LD_W_ABS, 0),
+        SockFilter::stmt(BPF_ST, 0),
+        SockFilter::stmt(RET_A, 0),
+    ];
+    const _: () = assert!(verify(&CONST_PROG, Mode::Seccomp).is_ok());
+    const CONST_ERR: Result<(), VerifyError> =
+        verify(&[SockFilter::stmt(LD_MEM, 3), RET0], Mode::Seccomp);
+
+    #[test]
+    fn verify_runs_in_const_context() {
+        assert_eq!(
+            CONST_ERR,
+            Err(VerifyError::at(0, Rule::UninitializedScratch))
+        );
+    }
+
+    #[test]
+    fn display_names_the_instruction_and_the_errno() {
+        let e = verify(&[stmt(ALU_DIV_K, 0), RET0], Mode::Seccomp).unwrap_err();
+        assert_eq!(
+            std::format!("{e}"),
+            "insn 0: division or remainder by the constant zero (kernel: EINVAL)"
+        );
+        let e = verify(&[], Mode::Seccomp).unwrap_err();
+        assert_eq!(
+            std::format!("{e}"),
+            "program: the program has no instructions (kernel: EINVAL)"
+        );
+        assert_eq!(Errno::ENOMEM.name(), "ENOMEM");
+        assert_eq!(Errno::EINVAL.code(), 22);
+    }
+}

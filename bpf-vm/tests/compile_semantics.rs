@@ -1,0 +1,651 @@
+//! The policy compiler against the policy's meaning: generated policies
+//! (every operator, width, mask and action, several architectures including
+//! big-endian ones and i386, overlapping rules) compiled in every layout must
+//! pass the verifier, agree with `evaluate` under emulation on inputs at and
+//! around every constant, keep unconditionally allowed syscalls cacheable,
+//! and agree with each other. Corpus profiles must compile in every layout.
+
+use bpf_asm::policy::compile::{compile_resolved, CompileOptions, Layout};
+use bpf_asm::policy::eval::{evaluate, is_x32};
+use bpf_asm::policy::resolve::{resolve, value_fits, Resolved};
+use bpf_asm::policy::{Action, CmpOp, Condition, Policy, Rule, SyscallRef, Width};
+use bpf_asm::seccomp::{AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
+use bpf_asm::{Arch, SockFilter};
+use bpf_vm::emu::Prepared;
+use bpf_vm::prove::{prove, ProveError};
+use bpf_vm::{seccomp_is_const_allow, verify, Mode, SeccompData};
+
+/// splitmix64: a tiny deterministic generator.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        xs[self.below(xs.len() as u64) as usize]
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+const ARCHES: [Arch; 7] = [
+    Arch::X86_64,
+    Arch::X86,
+    Arch::Aarch64,
+    Arch::S390x,
+    Arch::Arm,
+    Arch::Mips,
+    Arch::Ppc64,
+];
+
+const SYSCALLS: [&str; 16] = [
+    "read",
+    "write",
+    "close",
+    "openat",
+    "ioctl",
+    "socket",
+    "futex",
+    "getpid",
+    "kill",
+    "fcntl",
+    "mmap",
+    "clone",
+    "prctl",
+    "personality",
+    "lseek",
+    "dup3",
+];
+
+fn action(rng: &mut Rng) -> Action {
+    match rng.below(8) {
+        0 => Action::Allow,
+        1 => Action::Log,
+        2 => Action::KillProcess,
+        3 => Action::KillThread,
+        4 => Action::Trap(rng.below(4) as u16),
+        5 => Action::Errno(rng.pick(&[1u16, 13, 38, 4095])),
+        6 => Action::Trace(rng.below(3) as u16),
+        _ => Action::UserNotif,
+    }
+}
+
+fn constant(rng: &mut Rng) -> u64 {
+    match rng.below(10) {
+        0 => 0,
+        1 => 1,
+        2 => rng.below(64),
+        3 => 0x7fff_ffff,
+        4 => 0x8000_0000,
+        5 => 0xffff_ffff,
+        6 => 0x1_0000_0000 + rng.below(3),
+        7 => u64::MAX - rng.below(2),
+        8 => (-(rng.below(100) as i64 + 1)) as u64,
+        _ => rng.next() >> rng.below(64),
+    }
+}
+
+fn condition(rng: &mut Rng) -> Condition {
+    loop {
+        let width = rng.pick(&[Width::U64, Width::U64, Width::U32, Width::I32]);
+        let op = rng.pick(&[
+            CmpOp::Eq,
+            CmpOp::Ne,
+            CmpOp::Lt,
+            CmpOp::Le,
+            CmpOp::Gt,
+            CmpOp::Ge,
+        ]);
+        let mask = if rng.chance(35) {
+            let m = match rng.below(4) {
+                0 => 0xff,
+                1 => 0x8000_0000,
+                2 => 0xffff_0000_0000_ffff,
+                _ => rng.next(),
+            };
+            Some(if width == Width::U64 {
+                m
+            } else {
+                m & 0xffff_ffff
+            })
+        } else {
+            None
+        };
+        let value = constant(rng);
+        if value_fits(value, width) {
+            return Condition {
+                arg: rng.below(6) as u8,
+                width,
+                mask,
+                op,
+                value,
+            };
+        }
+    }
+}
+
+fn policy(rng: &mut Rng) -> Policy {
+    let mut arches = Vec::new();
+    for _ in 0..1 + rng.below(3) {
+        let a = rng.pick(&ARCHES);
+        if !arches.contains(&a) {
+            arches.push(a);
+        }
+    }
+    let mut rules = Vec::new();
+    for _ in 0..2 + rng.below(10) {
+        let mut syscalls = Vec::new();
+        for _ in 0..1 + rng.below(4) {
+            syscalls.push(SyscallRef {
+                name: rng.pick(&SYSCALLS).to_string(),
+                optional: true,
+            });
+        }
+        let n_conds = rng.pick(&[0u64, 0, 1, 1, 2, 3]);
+        rules.push(Rule {
+            syscalls,
+            conditions: (0..n_conds).map(|_| condition(rng)).collect(),
+            action: action(rng),
+        });
+    }
+    Policy {
+        default: action(rng),
+        arches,
+        allow_x32: rng.chance(20),
+        bad_arch: action(rng),
+        rules,
+        tests: Vec::new(),
+    }
+}
+
+/// Argument values at and around every constant (and mask) of the policy,
+/// with both halves and the sign boundaries varied.
+fn interesting_values(p: &Policy) -> Vec<u64> {
+    let mut v = vec![
+        0,
+        1,
+        u64::MAX,
+        0x7fff_ffff,
+        0x8000_0000,
+        0xffff_ffff,
+        0x1_0000_0000,
+    ];
+    for r in &p.rules {
+        for c in &r.conditions {
+            for base in [
+                c.value,
+                c.value & c.mask.unwrap_or(u64::MAX),
+                c.mask.unwrap_or(0),
+            ] {
+                for d in [base.wrapping_sub(1), base, base.wrapping_add(1)] {
+                    v.push(d);
+                    v.push(d & 0xffff_ffff); // high half cleared
+                    v.push(d | 0xffff_ffff_0000_0000); // high half set
+                    v.push(d ^ 0x8000_0000); // low-word sign flipped
+                    v.push((d & 0xffff_ffff) | ((d as u32 as u64 + 1) << 32)); // other high half
+                }
+            }
+        }
+    }
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+fn numbers(resolved: &Resolved, arch: Arch) -> Vec<u32> {
+    let mut nrs = vec![0, 1, u32::MAX, 0x7fff_ffff, 0x8000_0000, X32_SYSCALL_BIT];
+    let (_, last) = arch.syscall_range();
+    nrs.extend([last, last + 1, last + 2]);
+    if let Some(rules) = resolved.arch(arch.audit_arch()) {
+        for (nr, _) in rules.syscalls() {
+            nrs.extend([nr.wrapping_sub(1), nr, nr + 1, nr | X32_SYSCALL_BIT]);
+        }
+    }
+    nrs.sort_unstable();
+    nrs.dedup();
+    nrs
+}
+
+fn compile_all(resolved: &Resolved) -> Vec<(Layout, Vec<SockFilter>)> {
+    Layout::ALL
+        .iter()
+        .map(|&layout| {
+            let opts = CompileOptions {
+                layout,
+                profile: None,
+            };
+            let c = compile_resolved(resolved, &opts)
+                .unwrap_or_else(|e| panic!("{layout} layout failed: {e}"));
+            (layout, c.program)
+        })
+        .collect()
+}
+
+/// Whether every call of `nr` on `arch` is allowed whatever its arguments.
+fn unconditionally_allowed(resolved: &Resolved, arch: Arch, nr: u32) -> bool {
+    if arch == Arch::X86_64 && is_x32(nr) && !resolved.allow_x32 {
+        return resolved.bad_arch == Action::Allow;
+    }
+    let Some(rules) = resolved.arch(arch.audit_arch()) else {
+        return false;
+    };
+    match rules
+        .rules_for(nr)
+        .find(|r| r.action != Action::Allow || r.is_unconditional())
+    {
+        Some(r) => r.is_unconditional() && r.action == Action::Allow,
+        None => resolved.default == Action::Allow,
+    }
+}
+
+fn check_policy(seed: u64, p: &Policy, rng: &mut Rng) -> usize {
+    let resolved = match resolve(p) {
+        Ok(r) => r,
+        Err(e) => panic!("seed {seed:#x}: generated policy does not resolve: {e}"),
+    };
+    let programs = compile_all(&resolved);
+    let prepared: Vec<(Layout, Prepared)> = programs
+        .iter()
+        .map(|(l, prog)| {
+            if let Err(e) = verify(prog, Mode::Seccomp) {
+                panic!("seed {seed:#x}: {l} program rejected by the verifier: {e:?}");
+            }
+            (*l, Prepared::new(prog).expect("verified"))
+        })
+        .collect();
+    let values = interesting_values(p);
+    let mut checked = 0;
+    let mut arches: Vec<(u32, Option<Arch>)> = p
+        .arches
+        .iter()
+        .map(|a| (a.audit_arch(), Some(*a)))
+        .collect();
+    let foreign = ARCHES.iter().copied().find(|a| !p.arches.contains(a));
+    arches.push((foreign.map_or(0x1234_5678, |a| a.audit_arch()), foreign));
+    for &(audit, arch) in &arches {
+        let listed = arch.is_some_and(|a| p.arches.contains(&a));
+        let endian_arch = arch.unwrap_or(Arch::X86_64);
+        let nrs = numbers(&resolved, endian_arch);
+        for &nr in &nrs {
+            // A few argument vectors: random ones, then each argument swept
+            // over the interesting values with the others random.
+            let mut inputs: Vec<[u64; 6]> = Vec::new();
+            for _ in 0..3 {
+                inputs.push(core::array::from_fn(|_| rng.pick(&values)));
+            }
+            inputs.push([rng.next(); 6]);
+            if listed {
+                for i in 0..6 {
+                    for &v in &values {
+                        let mut args: [u64; 6] = core::array::from_fn(|_| rng.pick(&values));
+                        args[i] = v;
+                        inputs.push(args);
+                    }
+                }
+            }
+            for args in &inputs {
+                let want = evaluate(&resolved, audit, nr, args);
+                let data = SeccompData {
+                    nr: nr as i32,
+                    arch: audit,
+                    instruction_pointer: rng.next(),
+                    args: *args,
+                };
+                for (layout, prog) in &prepared {
+                    let got = prog.run(&data, endian_arch.endian()).ret;
+                    assert_eq!(
+                        got,
+                        want.to_ret(),
+                        "seed {seed:#x}: {layout} layout: arch {audit:#x} nr {nr:#x} args {args:#x?}: program returns {got:#x}, policy says {want}\npolicy: {p:#?}"
+                    );
+                    checked += 1;
+                }
+            }
+            if let Some(a) = arch.filter(|_| listed) {
+                if unconditionally_allowed(&resolved, a, nr)
+                    && !(a == Arch::X86_64 && nr >= 0x4000_0000)
+                    && (nr as i32) >= 0
+                {
+                    for (layout, prog) in &programs {
+                        assert!(
+                            seccomp_is_const_allow(prog, nr, audit),
+                            "seed {seed:#x}: {layout}: allowed syscall {nr} on {} is not cacheable",
+                            a.name()
+                        );
+                    }
+                }
+            }
+        }
+    }
+    checked
+}
+
+#[test]
+fn generated_policies_agree_with_evaluate_in_every_layout() {
+    let mut total = 0;
+    for case in 0..60u64 {
+        let seed = 0x5eed_0000 + case;
+        let mut rng = Rng(seed);
+        let p = policy(&mut rng);
+        total += check_policy(seed, &p, &mut rng);
+    }
+    assert!(total > 10_000, "only {total} inputs checked");
+}
+
+fn corpus() -> Option<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        println!("skipped: corpus not found");
+        None
+    }
+}
+
+/// The five argument sets of the libseccomp comparison.
+const ARG_SETS: [[u64; 6]; 5] = [
+    [0; 6],
+    [u64::MAX; 6],
+    [1, 2, 3, 4, 5, 6],
+    [
+        0x7e02_0000,
+        0x10,
+        0x8000_0000,
+        0xffff_ffff,
+        0x1_0000_0000,
+        7,
+    ],
+    [
+        0xdead_beef_cafe_f00d,
+        0x0123_4567_89ab_cdef,
+        40,
+        41,
+        0x0800_0000,
+        9,
+    ],
+];
+
+/// Mean instructions executed over syscall numbers 0..1024 and the same
+/// numbers with the x32 bit, on x86_64, with the five argument sets; also
+/// checks every decision against the policy.
+fn docker_measure(resolved: &Resolved, prog: &[SockFilter]) -> f64 {
+    let prepared = Prepared::new(prog).expect("verifies");
+    let mut steps = 0usize;
+    let mut calls = 0usize;
+    for base in [0u32, X32_SYSCALL_BIT] {
+        for nr in base..base + 1024 {
+            for args in &ARG_SETS {
+                let data = SeccompData {
+                    nr: nr as i32,
+                    arch: AUDIT_ARCH_X86_64,
+                    instruction_pointer: 0,
+                    args: *args,
+                };
+                let out = prepared.run(&data, Arch::X86_64.endian());
+                let want = evaluate(resolved, AUDIT_ARCH_X86_64, nr, args);
+                assert_eq!(out.ret, want.to_ret(), "nr {nr:#x} args {args:x?}");
+                steps += out.steps;
+                calls += 1;
+            }
+        }
+    }
+    steps as f64 / calls as f64
+}
+
+fn load_docker(corpus: &std::path::Path) -> Resolved {
+    use bpf_asm::policy::load::{load_file, LoadOptions};
+    let mut opts = LoadOptions::default();
+    opts.oci.arch = Some(Arch::X86_64);
+    opts.oci.kernel = (6, 18);
+    let mut p = load_file(&corpus.join("policies/docker/default.json"), &opts)
+        .unwrap_or_else(|e| panic!("docker profile: {e}"));
+    p.arches = vec![Arch::X86_64];
+    resolve(&p).unwrap_or_else(|e| panic!("docker profile: {e}"))
+}
+
+/// libseccomp 2.5.4 on Docker's default profile (x86_64, default
+/// capabilities): 337 instructions (linear), 415 (tree), about 12.6
+/// instructions executed per call on this measure (tree). `auto` must be
+/// smaller than 337 and faster than 12.6, with identical decisions.
+#[test]
+fn docker_default_profile_beats_libseccomp() {
+    let Some(corpus) = corpus() else { return };
+    let resolved = load_docker(&corpus);
+    let mut auto = None;
+    for (layout, prog) in compile_all(&resolved) {
+        verify(&prog, Mode::Seccomp).expect("verifies");
+        let mean = docker_measure(&resolved, &prog);
+        println!(
+            "docker default, x86_64, {layout}: {} instructions, {mean:.2} executed per call",
+            prog.len()
+        );
+        if layout == Layout::Auto {
+            auto = Some((prog.len(), mean));
+        }
+    }
+    let (len, mean) = auto.expect("auto compiled");
+    // The second libseccomp figure: over the defined syscalls with the
+    // argument mix, about 15.7 per call, at most 23.
+    let prog = &compile_all(&resolved)[3].1;
+    let prepared = Prepared::new(prog).expect("verifies");
+    let (mut sum, mut n, mut max) = (0usize, 0usize, 0usize);
+    for (nr, _) in Arch::X86_64.syscalls() {
+        for args in &ARG_SETS {
+            let data = SeccompData::for_arch(Arch::X86_64, nr as i32).with_args(*args);
+            let steps = prepared.run(&data, Arch::X86_64.endian()).steps;
+            sum += steps;
+            n += 1;
+            max = max.max(steps);
+        }
+    }
+    let defined_mean = sum as f64 / n as f64;
+    println!(
+        "docker default, x86_64, auto: {defined_mean:.2} executed per defined syscall, max {max}"
+    );
+    assert!(
+        defined_mean < 15.7,
+        "auto executes {defined_mean:.2} per defined syscall, libseccomp 15.7"
+    );
+    assert!(
+        max <= 23,
+        "auto executes up to {max} instructions, libseccomp 23"
+    );
+    assert!(
+        len < 337,
+        "auto program has {len} instructions, libseccomp needs 337"
+    );
+    assert!(
+        mean < 12.6,
+        "auto executes {mean:.2} instructions per call, libseccomp 12.6"
+    );
+}
+
+/// Every layout's program is proven equal to the policy; a mutated program
+/// is either still proven or refuted by a counterexample that really is one.
+#[test]
+fn compiled_programs_are_proven_and_mutants_refuted() {
+    let mut refuted = 0;
+    for case in 0..25u64 {
+        let seed = 0x9e00_0000 + case;
+        let mut rng = Rng(seed);
+        let p = policy(&mut rng);
+        let resolved = resolve(&p).expect("resolves");
+        for (layout, prog) in compile_all(&resolved) {
+            if let Err(e) = prove(&prog, &resolved, &[]) {
+                panic!("seed {seed:#x}: {layout}: {e}\n{p:#?}");
+            }
+            // Mutate one return value or one jump constant.
+            let mut m = prog.clone();
+            let i = rng.below(m.len() as u64) as usize;
+            if m[i].code == bpf_asm::BPF_RET | bpf_asm::BPF_K {
+                m[i].k = action(&mut rng).to_ret();
+            } else if bpf_asm::bpf_class(m[i].code) == bpf_asm::BPF_JMP
+                && m[i].code != bpf_asm::BPF_JMP
+            {
+                m[i].k = m[i].k.wrapping_add(rng.pick(&[1u32, u32::MAX]));
+            } else {
+                continue;
+            }
+            match prove(&m, &resolved, &[]) {
+                Ok(_) => {}
+                Err(ProveError::Counterexample(c)) => {
+                    let data = SeccompData {
+                        nr: c.nr as i32,
+                        arch: c.audit_arch,
+                        instruction_pointer: c.instruction_pointer,
+                        args: c.args,
+                    };
+                    let endian = Arch::from_audit(c.audit_arch)
+                        .map_or(bpf_asm::Endian::Little, |a| a.endian());
+                    let got = Prepared::new(&m).expect("verifies").run(&data, endian).ret;
+                    let want = evaluate(&resolved, c.audit_arch, c.nr, &c.args);
+                    assert_eq!(
+                        got, c.program,
+                        "seed {seed:#x}: counterexample misreports the program"
+                    );
+                    assert_eq!(
+                        want, c.policy,
+                        "seed {seed:#x}: counterexample misreports the policy"
+                    );
+                    assert_ne!(
+                        got,
+                        want.to_ret(),
+                        "seed {seed:#x}: not a counterexample: {c}"
+                    );
+                    refuted += 1;
+                }
+                Err(e) => panic!("seed {seed:#x}: mutant: {e}"),
+            }
+        }
+    }
+    assert!(refuted > 10, "only {refuted} mutants refuted");
+}
+
+#[test]
+fn docker_default_profile_is_proven() {
+    let Some(corpus) = corpus() else { return };
+    let resolved = load_docker(&corpus);
+    for (layout, prog) in compile_all(&resolved) {
+        match prove(&prog, &resolved, &[Arch::X86]) {
+            Ok(proof) => println!("{layout}: {proof:?}"),
+            Err(e) => panic!("{layout}: {e}"),
+        }
+    }
+}
+
+/// Every corpus profile compiles in every layout, verifies and is proven.
+#[test]
+fn corpus_profiles_compile_in_every_layout() {
+    use bpf_asm::policy::load::{load_file, LoadOptions};
+    let Some(corpus) = corpus() else { return };
+    let mut files = Vec::new();
+    for sub in [
+        "docker",
+        "docker/fixtures",
+        "podman",
+        "flatpak",
+        "kubernetes",
+        "firecracker",
+    ] {
+        let Ok(dir) = std::fs::read_dir(corpus.join("policies").join(sub)) else {
+            continue;
+        };
+        for e in dir.flatten() {
+            let p = e.path();
+            if p.extension().is_some_and(|x| x == "json") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let mut compiled = 0;
+    for path in &files {
+        let text = std::fs::read_to_string(path).expect("readable");
+        // Firecracker files hold one filter per thread category.
+        let filters: Vec<Option<String>> = match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(serde_json::Value::Object(m))
+                if !m.contains_key("defaultAction") && !m.contains_key("syscalls") =>
+            {
+                m.keys().map(|k| Some(k.clone())).collect()
+            }
+            _ => vec![None],
+        };
+        // Firecracker files are per architecture (named after it).
+        let name = path
+            .file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+        let arches: &[Arch] = if name.starts_with("aarch64") {
+            &[Arch::Aarch64]
+        } else if path.parent().is_some_and(|d| d.ends_with("firecracker")) {
+            &[Arch::X86_64]
+        } else {
+            &[Arch::X86_64, Arch::Aarch64]
+        };
+        for filter in filters {
+            for &arch in arches {
+                let mut opts = LoadOptions::default();
+                opts.oci.arch = Some(arch);
+                opts.oci.kernel = (6, 1);
+                opts.filter = filter.clone();
+                let p = match load_file(path, &opts) {
+                    Ok(p) => p,
+                    Err(e) => panic!("{}: {e}", path.display()),
+                };
+                let resolved = resolve(&p).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                for (layout, prog) in compile_all(&resolved) {
+                    if let Err(e) = verify(&prog, Mode::Seccomp) {
+                        panic!("{} {filter:?} {layout}: rejected: {e:?}", path.display());
+                    }
+                    if let Err(e) = prove(&prog, &resolved, &[]) {
+                        panic!("{} {filter:?} {layout}: {e}", path.display());
+                    }
+                    compiled += 1;
+                }
+            }
+        }
+    }
+    println!("{compiled} programs compiled, verified and proven");
+    assert!(compiled >= 8 * 4, "only {compiled} programs");
+}
+
+/// Arithmetic on argument words is outside the proof method: the prover
+/// says so instead of claiming a proof.
+#[test]
+fn prover_refuses_arithmetic_on_arguments() {
+    use bpf_asm::{AluOp, Insn, JmpOp, Size, Src};
+    let p = Policy {
+        default: Action::Allow,
+        arches: vec![Arch::X86_64],
+        allow_x32: true,
+        bad_arch: Action::Allow,
+        rules: Vec::new(),
+        tests: Vec::new(),
+    };
+    let resolved = resolve(&p).expect("resolves");
+    let prog = [
+        Insn::LdAbs(Size::W, 16).encode(),
+        Insn::Alu(AluOp::Add, Src::K(1)).encode(),
+        Insn::Jmp {
+            op: JmpOp::Jeq,
+            src: Src::K(0),
+            jt: 0,
+            jf: 1,
+        }
+        .encode(),
+        Insn::RetK(0).encode(),
+        Insn::RetK(Action::Allow.to_ret()).encode(),
+    ];
+    match prove(&prog, &resolved, &[]) {
+        Err(ProveError::CannotProve(why)) => assert!(why.contains("instruction 1"), "{why}"),
+        other => panic!("expected cannot-prove, got {other:?}"),
+    }
+}

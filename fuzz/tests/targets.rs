@@ -1,0 +1,146 @@
+//! Every fuzz target body over its checked-in seeds, over inputs taken from
+//! the shared corpus, and over a few thousand inputs generated from a
+//! deterministic byte stream (splitmix64; the seed is printed with any
+//! failing input). `FUZZ_CASES=N` changes the number of generated inputs.
+
+use fuzz::harness::{corpus_dir, files_in, run_generated, run_one, seeds};
+use fuzz::{asm_text, policy_semantics, policy_text, verifier_emulator};
+
+fn run_seeds(target: &str, body: fn(&[u8])) {
+    let seeds = seeds(target);
+    assert!(!seeds.is_empty(), "no seed files for {target}");
+    for (path, bytes) in &seeds {
+        run_one(&path.display().to_string(), bytes, body);
+    }
+    println!("{target}: {} seeds", seeds.len());
+}
+
+#[test]
+fn asm_text_seeds() {
+    run_seeds("asm_text", asm_text);
+}
+
+#[test]
+fn asm_text_generated() {
+    run_generated("asm_text", 0xa5_0001, 3000, 512, asm_text);
+}
+
+/// The kernel assembler's test sources: whole, and line by line.
+#[test]
+fn asm_text_corpus() {
+    let Some(c) = corpus_dir() else {
+        println!("skipped: corpus not found");
+        return;
+    };
+    let path = c.join("bpf-asm/all_instructions.txt");
+    let text = std::fs::read(&path).expect("all_instructions.txt");
+    run_one(&path.display().to_string(), &text, asm_text);
+    let text = String::from_utf8_lossy(&text).into_owned();
+    for (i, line) in text.lines().enumerate() {
+        run_one(&format!("{}:{}", path.display(), i + 1), line.as_bytes(), asm_text);
+    }
+}
+
+#[test]
+fn verifier_emulator_seeds() {
+    run_seeds("verifier_emulator", verifier_emulator);
+}
+
+#[test]
+fn verifier_emulator_generated() {
+    run_generated("verifier_emulator", 0xe1_0002, 4000, 768, verifier_emulator);
+}
+
+/// Real programs (the kernel assembler's instruction list and the raw
+/// programs beside it) with calls at every `seccomp_data` word.
+#[test]
+fn verifier_emulator_corpus() {
+    let Some(c) = corpus_dir() else {
+        println!("skipped: corpus not found");
+        return;
+    };
+    let mut programs = 0;
+    for (path, bytes) in files_in(&c.join("bpf-asm")) {
+        if path.extension().is_some_and(|e| e == "bpf") {
+            let Ok(text) = std::str::from_utf8(&bytes) else { continue };
+            let Ok(prog) = bpf_asm::encode::parse_comma(text) else { continue };
+            fuzz::verifier_emulator::check_program_calls(&prog);
+            programs += 1;
+        }
+    }
+    println!("{programs} corpus programs");
+}
+
+#[test]
+fn policy_semantics_seeds() {
+    run_seeds("policy_semantics", policy_semantics);
+}
+
+#[test]
+fn policy_semantics_generated() {
+    run_generated("policy_semantics", 0x90_0003, 1200, 512, policy_semantics);
+}
+
+/// The repository's own TOML policies and Firecracker's filters, loaded
+/// and checked like model policies.
+#[test]
+fn policy_semantics_corpus() {
+    use bpf_asm::policy::load::{load_file, LoadOptions};
+    let mut n = 0;
+    let repo = fuzz::harness::fuzz_dir().join("../policies");
+    for (path, _) in files_in(&repo) {
+        if path.extension().is_some_and(|e| e == "toml") {
+            let policy = load_file(&path, &LoadOptions::default()).expect("repo policy loads");
+            fuzz::policy_semantics::check(&policy, &[]);
+            n += 1;
+        }
+    }
+    let Some(c) = corpus_dir() else {
+        println!("skipped: corpus not found");
+        return;
+    };
+    let fc = c.join("policies/firecracker/x86_64-unknown-linux-musl.json");
+    for filter in ["vmm", "api", "vcpu"] {
+        let opts = LoadOptions {
+            filter: Some(filter.to_string()),
+            ..LoadOptions::default()
+        };
+        let policy = load_file(&fc, &opts).expect("firecracker filter loads");
+        fuzz::policy_semantics::check(&policy, &[]);
+        n += 1;
+    }
+    println!("{n} policies");
+}
+
+#[test]
+fn policy_text_seeds() {
+    run_seeds("policy_text", policy_text);
+}
+
+#[test]
+fn policy_text_generated() {
+    run_generated("policy_text", 0x7e_0004, 2000, 512, policy_text);
+}
+
+/// Every policy file of the shared corpus and of the repository.
+#[test]
+fn policy_text_corpus() {
+    let repo = fuzz::harness::fuzz_dir().join("../policies");
+    for (path, bytes) in files_in(&repo) {
+        run_one(&path.display().to_string(), &bytes, policy_text);
+    }
+    let Some(c) = corpus_dir() else {
+        println!("skipped: corpus not found");
+        return;
+    };
+    let mut n = 0;
+    for dir in ["docker", "docker/fixtures", "podman", "flatpak", "kubernetes", "firecracker"] {
+        for (path, bytes) in files_in(&c.join("policies").join(dir)) {
+            if path.extension().is_some_and(|e| e == "json") {
+                run_one(&path.display().to_string(), &bytes, policy_text);
+                n += 1;
+            }
+        }
+    }
+    println!("{n} corpus policy files");
+}
