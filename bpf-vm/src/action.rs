@@ -250,7 +250,9 @@ impl StackOutcome {
 /// Why a stack could not be evaluated.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct StackError {
-    /// Position (newest first) of the filter the kernel would reject.
+    /// Position (newest first) of the filter the kernel would reject: the
+    /// **oldest** invalid one, since filters are installed oldest first and
+    /// installation stops at the first refusal.
     pub filter: usize,
     /// Why it is rejected.
     pub error: crate::verify::VerifyError,
@@ -308,15 +310,18 @@ pub fn cache_allows(
 /// Evaluates a filter stack (newest filter first) on one system call, as
 /// `seccomp_run_filters` does: the action cache first (see
 /// [`KernelModel`]), else every filter runs and the results are
-/// [`combine`]d. Every filter is verified first; the first the kernel would
-/// reject is reported.
+/// [`combine`]d. Every filter is verified first (in seccomp mode); when
+/// several are invalid, the error names the one the kernel refuses: the
+/// oldest, because the stack is installed oldest first and installation
+/// stops at the first refusal.
 pub fn run_stack(
     filters_newest_first: &[&[SockFilter]],
     data: &SeccompData,
     endian: Endian,
     model: KernelModel,
 ) -> Result<StackOutcome, StackError> {
-    for (i, f) in filters_newest_first.iter().enumerate() {
+    // Oldest first, as the kernel installs them.
+    for (i, f) in filters_newest_first.iter().enumerate().rev() {
         crate::verify::verify(f, crate::verify::Mode::Seccomp)
             .map_err(|error| StackError { filter: i, error })?;
     }
@@ -454,6 +459,36 @@ mod tests {
         let bad: &[SockFilter] = &[SockFilter::stmt(BPF_LD | BPF_W | BPF_ABS, 0)];
         let err = run_stack(&[by_nr, bad], &d, Endian::Little, KernelModel::LINUX_6_18).unwrap_err();
         assert_eq!(err.filter, 1);
+    }
+
+    #[test]
+    fn the_oldest_invalid_filter_is_the_one_reported() {
+        use crate::verify::{Rule, VerifyError};
+        let ok: &[SockFilter] = &[ret(SECCOMP_RET_ALLOW)];
+        // Two different rules, so the error says which filter it came from.
+        let no_ret: &[SockFilter] = &[SockFilter::stmt(BPF_LD | BPF_W | BPF_ABS, 0)];
+        let bad_off: &[SockFilter] = &[SockFilter::stmt(BPF_LD | BPF_W | BPF_ABS, 2), ret(0)];
+        let d = SeccompData::new(39, AUDIT_ARCH_X86_64);
+        let run = |stack: &[&[SockFilter]]| run_stack(stack, &d, Endian::Little, KernelModel::LINUX_6_18);
+        // Newest first: `no_ret` (newest), `ok`, `bad_off` (oldest).
+        let e = run(&[no_ret, ok, bad_off]).unwrap_err();
+        assert_eq!(e.filter, 2);
+        assert_eq!(e.error, VerifyError::at(0, Rule::BadSeccompDataOffset));
+        let e = run(&[bad_off, ok, no_ret]).unwrap_err();
+        assert_eq!(e.filter, 2);
+        assert_eq!(e.error, VerifyError::at(0, Rule::NoFinalReturn));
+        // By brute force over every validity pattern of up to 5 filters.
+        for n in 1..=5usize {
+            for mask in 0u32..1 << n {
+                let stack: Vec<&[SockFilter]> =
+                    (0..n).map(|i| if mask >> i & 1 == 1 { no_ret } else { ok }).collect();
+                match run(&stack) {
+                    Ok(_) => assert_eq!(mask, 0),
+                    // The highest newest-first position = the oldest invalid one.
+                    Err(e) => assert_eq!(e.filter, 31 - mask.leading_zeros() as usize, "{mask:b}"),
+                }
+            }
+        }
     }
 
     #[test]

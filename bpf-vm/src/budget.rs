@@ -1,9 +1,18 @@
-//! The instruction budget of stacked seccomp filters (`MAX_INSNS_PER_PATH`).
+//! Lengths of classic programs after the kernel converts them to eBPF
+//! (`bpf_convert_filter`), and the instruction budget of stacked seccomp
+//! filters (`MAX_INSNS_PER_PATH`).
 //!
-//! The kernel counts each filter by its length **after conversion to eBPF**
-//! (`bpf_convert_filter`), and after constant blinding when the JIT blinds
-//! (`bpf_jit_harden`), not by its classic length. [`ebpf_len`] computes that
-//! length; [`check_attach`] is the check of `seccomp_attach_filter`.
+//! The kernel counts each seccomp filter by its length **after conversion to
+//! eBPF**, and after constant blinding when the JIT blinds (`bpf_jit_harden`),
+//! not by its classic length. [`ebpf_len`] computes that length;
+//! [`check_attach`] is the check of `seccomp_attach_filter`.
+//!
+//! Socket filters convert differently: packet loads become calls of the
+//! `bpf_skb_load_helper_*` helpers behind an inlined fast path, ancillary
+//! loads become reads of `struct sk_buff` fields or helper calls.
+//! [`classic_ebpf_len`] and [`classic_insn_len`] give those lengths; the
+//! verifier uses them for the jump-offset limit of the conversion
+//! (see [`crate::verify::Rule::ConvertedJumpTooLong`]).
 
 use bpf_asm::insn::*;
 
@@ -29,16 +38,16 @@ pub fn ebpf_len(prog: &[SockFilter], blinded: bool) -> usize {
     PROLOGUE_LEN + prog.iter().map(|f| insn_len(*f, blinded)).sum::<usize>()
 }
 
-/// eBPF instructions one classic instruction converts to.
-fn insn_len(f: SockFilter, blinded: bool) -> usize {
+/// eBPF instructions one classic instruction of a seccomp filter (after
+/// `seccomp_check_filter`'s rewrites) converts to.
+const fn insn_len(f: SockFilter, blinded: bool) -> usize {
     // Blinding turns an ALU32 op with an immediate (except shifts) into 3
     // instructions, `mov imm 0` into 1, and a jump with an immediate into 3.
-    let imm_mov = |k: u32| if blinded && k != 0 { 3 } else { 1 };
     let imm_op = if blinded { 3 } else { 1 };
     match f.code {
         // ld #k, ldx #k; ld/ldx #len become `mov32 #64`.
-        0x00 | 0x01 => imm_mov(f.k),
-        0x80 | 0x81 => imm_mov(64),
+        0x00 | 0x01 => imm_mov(f.k, blinded),
+        0x80 | 0x81 => imm_mov(64, blinded),
         // ALU with an immediate, except shifts.
         0x04 | 0x14 | 0x24 | 0x34 | 0x44 | 0x54 | 0x94 | 0xa4 => imm_op,
         // div x / mod x: `mov32 X,X; jne X,0,+2; xor A,A; exit; div`.
@@ -50,24 +59,131 @@ fn insn_len(f: SockFilter, blinded: bool) -> usize {
             }
         }
         // ret #k: `mov32 r0,k; exit`.
-        0x06 => 1 + imm_mov(f.k),
+        0x06 => 1 + imm_mov(f.k, blinded),
         0x15 | 0x1d | 0x25 | 0x2d | 0x35 | 0x3d | 0x45 | 0x4d => cond_jump_len(f, blinded),
         _ => 1,
+    }
+}
+
+/// `mov32 reg, k`: blinded into 3 instructions unless `k` is 0.
+const fn imm_mov(k: u32, blinded: bool) -> usize {
+    if blinded && k != 0 {
+        3
+    } else {
+        1
     }
 }
 
 /// Conditional jumps: an optional `mov32 tmp,k` when `k` would sign-extend,
 /// the compare, and a second `ja` unless one target is the next instruction
 /// (only JEQ/JGT/JGE can be inverted for `jt == 0`).
-fn cond_jump_len(f: SockFilter, blinded: bool) -> usize {
+const fn cond_jump_len(f: SockFilter, blinded: bool) -> usize {
     let is_k = bpf_src(f.code) == BPF_K;
     let (mov, cmp) = match (is_k, (f.k as i32) < 0) {
         (false, _) => (0, 1),
         (true, true) => (if blinded { 3 } else { 1 }, 1),
         (true, false) => (0, if blinded { 3 } else { 1 }),
     };
-    let single = f.jf == 0 || (f.jt == 0 && bpf_op(f.code) != BPF_JSET);
-    mov + cmp + usize::from(!single)
+    let two = !cond_jump_is_single(f);
+    mov + cmp + two as usize
+}
+
+/// Whether a conditional jump converts to a single eBPF jump: `jf == 0`, or
+/// `jt == 0` and the comparison can be inverted (JEQ, JGT, JGE; not JSET).
+pub(crate) const fn cond_jump_is_single(f: SockFilter) -> bool {
+    f.jf == 0 || (f.jt == 0 && bpf_op(f.code) != BPF_JSET)
+}
+
+/// eBPF instructions of the prologue that caches `skb->data` and the
+/// header length for packet loads (`seen_ld_abs`).
+pub const PACKET_PROLOGUE_LEN: usize = 4;
+
+/// Whether converting the socket filter `prog` emits the packet prologue
+/// ([`PACKET_PROLOGUE_LEN`]): it has a packet load (`ld`/`ldh`/`ldb` at an
+/// offset below `SKF_AD_OFF`, an indirect load, or `ldxb 4*([k]&0xf)`).
+pub const fn classic_seen_ld_abs(prog: &[SockFilter]) -> bool {
+    let mut i = 0;
+    while i < prog.len() {
+        let f = prog[i];
+        match f.code {
+            0x20 | 0x28 | 0x30 if f.k < SKF_AD_OFF => return true,
+            0x40 | 0x48 | 0x50 | 0xb1 => return true,
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
+/// The length the kernel records for a socket filter (`SO_ATTACH_FILTER`):
+/// the eBPF instruction count `bpf_convert_filter` produces, on a
+/// little-endian architecture with efficient unaligned access (x86-64,
+/// arm64).
+///
+/// `prog` should be a program [`crate::verify::verify`] accepts in classic
+/// mode; an unknown instruction is counted as one eBPF instruction.
+pub const fn classic_ebpf_len(prog: &[SockFilter]) -> usize {
+    let mut len = PROLOGUE_LEN;
+    if classic_seen_ld_abs(prog) {
+        len += PACKET_PROLOGUE_LEN;
+    }
+    let mut i = 0;
+    while i < prog.len() {
+        len += classic_insn_len(prog[i]);
+        i += 1;
+    }
+    len
+}
+
+/// eBPF instructions one classic instruction of a socket filter converts
+/// to (see [`classic_ebpf_len`] for the architecture assumptions).
+///
+/// Differs from seccomp ([`ebpf_len`]) for packet loads, `ldxb
+/// 4*([k]&0xf)` and ancillary loads, which seccomp does not allow.
+pub const fn classic_insn_len(f: SockFilter) -> usize {
+    match f.code {
+        0x20 | 0x28 | 0x30 if f.k >= SKF_AD_OFF => ancillary_len(f.k - SKF_AD_OFF),
+        0x20 | 0x28 | 0x30 | 0x40 | 0x48 | 0x50 => packet_load_len(f.code, f.k),
+        // `X = A`, the byte load, `A &= 0xf; A <<= 2; tmp = X; X = A; A = tmp`.
+        0xb1 => 1 + packet_load_len(BPF_LD | BPF_B | BPF_ABS, f.k) + 5,
+        _ => insn_len(f, false),
+    }
+}
+
+/// `convert_bpf_ld_abs` with `CONFIG_HAVE_EFFICIENT_UNALIGNED_ACCESS`:
+/// for an absolute load at a non-negative offset an inlined fast path
+/// (`tmp = headlen [- k]; if tmp s< size goto slow; A = *(data + k)
+/// [via tmp when k > 32767]; [bswap]; goto out`), then the helper call
+/// (`arg1..arg4 [arg4 += k]; call; if A s>= 0 goto out; A = 0; exit`).
+const fn packet_load_len(code: u16, k: u32) -> usize {
+    let endian = bpf_size(code) != BPF_B;
+    let indirect = bpf_mode(code) == BPF_IND;
+    let mut len = 0;
+    if !indirect && (k as i32) >= 0 {
+        let load = if k <= i16::MAX as u32 { 1 } else { 3 };
+        len += 1 + (k != 0) as usize + 1 + load + endian as usize + 1;
+    }
+    let arg4 = if indirect { 1 + (k != 0) as usize } else { 1 };
+    len + 3 + arg4 + 1 + 3
+}
+
+/// `convert_bpf_extensions` for `SKF_AD_OFF + off` (Linux 6.3 and later:
+/// `vlan_present` reads `vlan_all`), whatever the load size.
+const fn ancillary_len(off: u32) -> usize {
+    match off {
+        // Field load and a byte swap.
+        SKF_AD_PROTOCOL | SKF_AD_VLAN_TPID => 2,
+        // Byte load and a mask (little-endian bitfields).
+        SKF_AD_PKTTYPE => 2,
+        // `tmp = skb->dev; if tmp != 0 goto +1; exit; A = tmp->field`.
+        SKF_AD_IFINDEX | SKF_AD_HATYPE => 4,
+        // `A = vlan_all; if A == 0 goto +1; A = 1`.
+        SKF_AD_VLAN_TAG_PRESENT => 3,
+        // `arg1 = ctx; arg2 = A; arg3 = X; call`.
+        SKF_AD_NLATTR | SKF_AD_NLATTR_NEST | SKF_AD_CPU | SKF_AD_PAY_OFFSET | SKF_AD_RANDOM => 4,
+        // One field load, or `A ^= X`.
+        _ => 1,
+    }
 }
 
 /// The check of `seccomp_attach_filter`: a new filter of eBPF length

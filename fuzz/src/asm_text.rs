@@ -67,40 +67,128 @@ pub fn round_trip(prog: &[SockFilter], opts: &AsmOptions) {
             Err(e) => panic!("disassembly (annotate {annotate:?}) does not assemble: {e}\n{text}"),
         }
     }
-    assert_eq!(parse_raw(&to_raw(prog)).ok().as_deref(), Some(prog), "raw round trip");
+    assert_eq!(
+        parse_raw(&to_raw(prog)).ok().as_deref(),
+        Some(prog),
+        "raw round trip"
+    );
     let comma = to_comma(prog);
-    assert_eq!(parse_comma(&comma).ok().as_deref(), Some(prog), "comma round trip: {comma}");
+    assert_eq!(
+        parse_comma(&comma).ok().as_deref(),
+        Some(prog),
+        "comma round trip: {comma}"
+    );
     let hex = to_hex(prog);
-    assert_eq!(parse_hex(&hex).ok().as_deref(), Some(prog), "hex round trip: {hex}");
+    assert_eq!(
+        parse_hex(&hex).ok().as_deref(),
+        Some(prog),
+        "hex round trip: {hex}"
+    );
 }
 
 const LOADS: [&str; 6] = ["ld", "ldh", "ldb", "ldi", "LD", "ldx"];
-const ALU: [&str; 11] = ["add", "sub", "mul", "div", "mod", "and", "or", "xor", "lsh", "rsh", "neg"];
-const JUMPS: [&str; 10] = ["jeq", "jneq", "jne", "jlt", "jle", "jgt", "jge", "jset", "JEQ", "jset"];
+const ALU: [&str; 11] = [
+    "add", "sub", "mul", "div", "mod", "and", "or", "xor", "lsh", "rsh", "neg",
+];
+const JUMPS: [&str; 10] = [
+    "jeq", "jneq", "jne", "jlt", "jle", "jgt", "jge", "jset", "JEQ", "jset",
+];
 const LOAD_OPERANDS: [&str; 24] = [
-    "[0]", "[4]", "[16]", "[60]", "[64]", "[2]", "[x+4]", "[x + 8]", "[%x+1]", "[x-1]", "M[0]",
-    "M[15]", "M[16]", "#len", "len", "#proto", "#rand", "[nr]", "[arch]", "[ip]", "[ip_hi]",
-    "[arg0]", "[arg5_hi]", "[arg3_lo]",
+    "[0]",
+    "[4]",
+    "[16]",
+    "[60]",
+    "[64]",
+    "[2]",
+    "[x+4]",
+    "[x + 8]",
+    "[%x+1]",
+    "[x-1]",
+    "M[0]",
+    "M[15]",
+    "M[16]",
+    "#len",
+    "len",
+    "#proto",
+    "#rand",
+    "[nr]",
+    "[arch]",
+    "[ip]",
+    "[ip_hi]",
+    "[arg0]",
+    "[arg5_hi]",
+    "[arg3_lo]",
 ];
 const VALUES: [&str; 20] = [
-    "#0", "#1", "#4", "#0x7fff0000", "#-1", "#4294967295", "#4294967296", "#-2147483649", "#017",
-    "#0b101", "#0x", "#AUDIT_ARCH_X86_64", "#__NR_read", "#__NR_nosuch", "#ERRNO(EPERM)",
-    "#errno(13)", "#TRAP(0x10)", "#ALLOW", "#KILL_PROCESS", "#ERRNO(65536)",
+    "#0",
+    "#1",
+    "#4",
+    "#0x7fff0000",
+    "#-1",
+    "#4294967295",
+    "#4294967296",
+    "#-2147483649",
+    "#017",
+    "#0b101",
+    "#0x",
+    "#AUDIT_ARCH_X86_64",
+    "#__NR_read",
+    "#__NR_nosuch",
+    "#ERRNO(EPERM)",
+    "#errno(13)",
+    "#TRAP(0x10)",
+    "#ALLOW",
+    "#KILL_PROCESS",
+    "#ERRNO(65536)",
 ];
 const RETS: [&str; 12] = [
-    "#0", "a", "%a", "x", "ALLOW", "KILL", "LOG", "USER_NOTIF", "ERRNO(EACCES)", "trace(7)",
-    "#0x7fff0000", "#SECCOMP_RET_ALLOW",
+    "#0",
+    "a",
+    "%a",
+    "x",
+    "ALLOW",
+    "KILL",
+    "LOG",
+    "USER_NOTIF",
+    "ERRNO(EACCES)",
+    "trace(7)",
+    "#0x7fff0000",
+    "#SECCOMP_RET_ALLOW",
 ];
 const JUNK: [&str; 16] = [
-    "/*", "*/", ";", "#", ":", ",", "\n", "\r\n", " ", "\t", "(", ")", "[", "]", "&", "4*([14]&0xf)",
+    "/*",
+    "*/",
+    ";",
+    "#",
+    ":",
+    ",",
+    "\n",
+    "\r\n",
+    " ",
+    "\t",
+    "(",
+    ")",
+    "[",
+    "]",
+    "&",
+    "4*([14]&0xf)",
 ];
 
 fn pick<'a>(u: &mut Unstructured<'_>, from: &[&'a str]) -> Result<&'a str> {
     u.choose(from).copied()
 }
 
-fn label(u: &mut Unstructured<'_>) -> Result<String> {
-    Ok(format!("l{}", u.int_in_range(0..=7u8)?))
+/// A label to jump to: mostly one defined later (`next` is the next label
+/// to be defined), sometimes any.
+fn label(u: &mut Unstructured<'_>, next: u8) -> Result<String> {
+    if u.ratio(1, 8)? {
+        Ok(format!("l{}", u.int_in_range(0..=7u8)?))
+    } else {
+        Ok(format!(
+            "l{}",
+            next.saturating_add(u.int_in_range(0..=2u8)?)
+        ))
+    }
 }
 
 fn value(u: &mut Unstructured<'_>) -> Result<String> {
@@ -112,8 +200,9 @@ fn value(u: &mut Unstructured<'_>) -> Result<String> {
 }
 
 /// A source text from a small `bpf_asm` grammar: labelled lines of loads,
-/// stores, ALU operations, jumps to labels `l0`..`l7`, returns, `.insn`,
-/// comments and some junk tokens, mostly ending in a `ret`.
+/// stores, ALU operations, jumps to labels (`l0`, `l1`, … defined in
+/// order), returns, `.insn`, comments and some junk tokens, mostly ending
+/// in three labelled `ret`s.
 pub fn gen_source(u: &mut Unstructured<'_>) -> Result<String> {
     let lines = u.int_in_range(0..=24u8)?;
     let mut src = String::new();
@@ -142,14 +231,27 @@ pub fn gen_source(u: &mut Unstructured<'_>) -> Result<String> {
                 }
             }
             5 | 6 => {
-                let operand = if u.ratio(1, 4)? { "x".to_string() } else { value(u)? };
-                if u.arbitrary()? {
-                    format!("{} {operand}, {}, {}", pick(u, &JUMPS)?, label(u)?, label(u)?)
+                let operand = if u.ratio(1, 4)? {
+                    "x".to_string()
                 } else {
-                    format!("{} {operand}, {}", pick(u, &JUMPS)?, label(u)?)
+                    value(u)?
+                };
+                if u.arbitrary()? {
+                    format!(
+                        "{} {operand}, {}, {}",
+                        pick(u, &JUMPS)?,
+                        label(u, next_label)?,
+                        label(u, next_label)?
+                    )
+                } else {
+                    format!("{} {operand}, {}", pick(u, &JUMPS)?, label(u, next_label)?)
                 }
             }
-            7 => format!("{} {}", if u.arbitrary()? { "ja" } else { "jmp" }, label(u)?),
+            7 => format!(
+                "{} {}",
+                if u.arbitrary()? { "ja" } else { "jmp" },
+                label(u, next_label)?
+            ),
             8 => format!("ret {}", pick(u, &RETS)?),
             9 => (if u.arbitrary()? { "tax" } else { "txa" }).to_string(),
             10 => format!(
@@ -174,7 +276,9 @@ pub fn gen_source(u: &mut Unstructured<'_>) -> Result<String> {
         src.push('\n');
     }
     if !u.ratio(1, 8)? {
-        src.push_str(&format!("l{next_label}: ret #0\n"));
+        for (i, ret) in ["#0", "a", "ALLOW"].iter().enumerate() {
+            src.push_str(&format!("l{}: ret {ret}\n", usize::from(next_label) + i));
+        }
     }
     Ok(src)
 }

@@ -5,8 +5,9 @@
 //! a program the seccomp verifier accepts; on arbitrary calls and on calls
 //! at and around every constant of the policy, the emulated program returns
 //! exactly the action the reference [`evaluate`] gives, so the layouts agree
-//! with each other; and the prover ([`prove`]) does not find a
-//! counterexample (a counterexample it reports is re-checked by emulation).
+//! with each other; and the prover ([`prove`]) proves the programs equal to
+//! the policy (one program per fuzz input, all for the corpus policies; a
+//! counterexample it reports is re-run in the emulator for the message).
 
 use arbitrary::{Arbitrary, Result, Unstructured};
 use bpf_asm::policy::compile::{compile, CompileOptions, Layout, Profile};
@@ -33,7 +34,18 @@ pub fn policy_semantics(data: &[u8]) {
             Err(_) => break,
         }
     }
-    check(&model.0, &calls);
+    let which = Prove::One(data.len());
+    check(&model.0, &calls, which);
+}
+
+/// Which compiled programs [`check`] hands to the prover (the slowest
+/// check).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Prove {
+    /// Every layout's program.
+    All,
+    /// One program, chosen by this number modulo the number of programs.
+    One(usize),
 }
 
 /// Architectures policies of the model cover: both byte orders, 32 and 64
@@ -105,7 +117,11 @@ pub fn arbitrary_action(u: &mut Unstructured<'_>) -> Result<Action> {
         2 => Action::KillProcess,
         3 => Action::KillThread,
         4 => Action::Trap(u.arbitrary()?),
-        5 => Action::Errno(if u.arbitrary()? { u.int_in_range(0..=4095)? } else { u.arbitrary()? }),
+        5 => Action::Errno(if u.arbitrary()? {
+            u.int_in_range(0..=4095)?
+        } else {
+            u.arbitrary()?
+        }),
         6 => Action::Trace(u.arbitrary()?),
         _ => Action::UserNotif,
     })
@@ -122,7 +138,14 @@ fn constant(u: &mut Unstructured<'_>) -> Result<u64> {
 /// A condition whose constant and mask fit its width.
 pub fn arbitrary_condition(u: &mut Unstructured<'_>) -> Result<Condition> {
     let width = *u.choose(&[Width::U64, Width::U32, Width::I32])?;
-    let op = *u.choose(&[CmpOp::Eq, CmpOp::Ne, CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge])?;
+    let op = *u.choose(&[
+        CmpOp::Eq,
+        CmpOp::Ne,
+        CmpOp::Lt,
+        CmpOp::Le,
+        CmpOp::Gt,
+        CmpOp::Ge,
+    ])?;
     let raw = constant(u)?;
     let value = match width {
         Width::U64 => raw,
@@ -137,7 +160,11 @@ pub fn arbitrary_condition(u: &mut Unstructured<'_>) -> Result<Condition> {
     };
     let mask = if u.ratio(1, 3)? {
         let m = constant(u)?;
-        Some(if width == Width::U64 { m } else { u64::from(m as u32) })
+        Some(if width == Width::U64 {
+            m
+        } else {
+            u64::from(m as u32)
+        })
     } else {
         None
     };
@@ -221,7 +248,9 @@ pub fn arbitrary_call(u: &mut Unstructured<'_>, policy: &Policy) -> Result<Call>
             if n.is_empty() {
                 0
             } else {
-                u.choose(&n)?.wrapping_add(u.int_in_range(0..=2)?).wrapping_sub(1)
+                u.choose(&n)?
+                    .wrapping_add(u.int_in_range(0..=2)?)
+                    .wrapping_sub(1)
             }
         }
     };
@@ -281,8 +310,9 @@ fn endian_of(audit_arch: u32) -> Endian {
     Arch::from_audit(audit_arch).map_or(Endian::Little, |a| a.endian())
 }
 
-/// Checks every property of `policy` on `calls` plus [`constant_calls`].
-pub fn check(policy: &Policy, calls: &[Call]) {
+/// Checks every property of `policy` on `calls` plus [`constant_calls`],
+/// proving the programs `which` selects.
+pub fn check(policy: &Policy, calls: &[Call], which: Prove) {
     let resolved = match resolve(policy) {
         Ok(r) => r,
         Err(e) => panic!("the policy model built an invalid policy: {e}\n{policy:#?}"),
@@ -294,11 +324,18 @@ pub fn check(policy: &Policy, calls: &[Call]) {
         all.push((a.audit_arch(), X32_SYSCALL_BIT, [0; 6]));
     }
     let profile = Profile {
-        weights: NAMES.iter().enumerate().map(|(i, n)| (n.to_string(), i as u64 * 7)).collect(),
+        weights: NAMES
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.to_string(), i as u64 * 7))
+            .collect(),
     };
     let mut options: Vec<CompileOptions> = Layout::ALL
         .into_iter()
-        .map(|layout| CompileOptions { layout, profile: None })
+        .map(|layout| CompileOptions {
+            layout,
+            profile: None,
+        })
         .collect();
     options.push(CompileOptions {
         layout: Layout::Auto,
@@ -306,7 +343,15 @@ pub fn check(policy: &Policy, calls: &[Call]) {
     });
     let mut programs: Vec<(String, Vec<SockFilter>)> = Vec::new();
     for opts in &options {
-        let what = format!("{}{}", opts.layout, if opts.profile.is_some() { "+profile" } else { "" });
+        let what = format!(
+            "{}{}",
+            opts.layout,
+            if opts.profile.is_some() {
+                "+profile"
+            } else {
+                ""
+            }
+        );
         let prog = match compile(policy, opts) {
             Ok(p) => p,
             Err(e) => panic!("{what}: compile error: {e}\n{policy:#?}"),
@@ -340,15 +385,29 @@ pub fn check(policy: &Policy, calls: &[Call]) {
             let p = Prepared::new(prog).expect("verified above");
             all.iter()
                 .map(|&(arch, nr, args)| {
-                    p.run(&SeccompData::new(nr as i32, arch).with_args(args), endian_of(arch)).ret
+                    p.run(
+                        &SeccompData::new(nr as i32, arch).with_args(args),
+                        endian_of(arch),
+                    )
+                    .ret
                 })
                 .collect()
         })
         .collect();
     for (i, r) in runs.iter().enumerate().skip(1) {
-        assert_eq!(r, &runs[0], "layouts {} and {} disagree", programs[0].0, programs[i].0);
+        assert_eq!(
+            r, &runs[0],
+            "layouts {} and {} disagree",
+            programs[0].0, programs[i].0
+        );
     }
-    prove_or_explain(&programs, &resolved, policy);
+    match which {
+        Prove::All => prove_or_explain(&programs, &resolved, policy),
+        Prove::One(i) => {
+            let i = i % programs.len();
+            prove_or_explain(&programs[i..=i], &resolved, policy)
+        }
+    }
 }
 
 /// Runs the prover on each program; a counterexample must be real.

@@ -58,7 +58,12 @@ pub fn check_text(text: &str) {
                 }
             }
             Err(e) => {
-                assert!(e.line >= 1 && e.column >= 1, "position {}:{} of {e}", e.line, e.column);
+                assert!(
+                    e.line >= 1 && e.column >= 1,
+                    "position {}:{} of {e}",
+                    e.line,
+                    e.column
+                );
                 let _ = e.to_string();
             }
         }
@@ -66,23 +71,64 @@ pub fn check_text(text: &str) {
 }
 
 const ACTIONS: [&str; 14] = [
-    "allow", "log", "kill_process", "kill_thread", "kill", "trap", "trap(3)", "errno(EPERM)",
-    "errno(38)", "errno(70000)", "trace(1)", "user_notif", "ALLOW", "errno(",
+    "allow",
+    "log",
+    "kill_process",
+    "kill_thread",
+    "kill",
+    "trap",
+    "trap(3)",
+    "errno(EPERM)",
+    "errno(38)",
+    "errno(70000)",
+    "trace(1)",
+    "user_notif",
+    "ALLOW",
+    "errno(",
 ];
 const OCI_ACTIONS: [&str; 9] = [
-    "SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_TRAP",
-    "SCMP_ACT_TRACE", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_BOGUS",
+    "SCMP_ACT_ALLOW",
+    "SCMP_ACT_ERRNO",
+    "SCMP_ACT_KILL",
+    "SCMP_ACT_KILL_PROCESS",
+    "SCMP_ACT_TRAP",
+    "SCMP_ACT_TRACE",
+    "SCMP_ACT_LOG",
+    "SCMP_ACT_NOTIFY",
+    "SCMP_ACT_BOGUS",
 ];
 const OCI_OPS: [&str; 8] = [
-    "SCMP_CMP_EQ", "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_GT", "SCMP_CMP_GE",
-    "SCMP_CMP_MASKED_EQ", "SCMP_CMP_XX",
+    "SCMP_CMP_EQ",
+    "SCMP_CMP_NE",
+    "SCMP_CMP_LT",
+    "SCMP_CMP_LE",
+    "SCMP_CMP_GT",
+    "SCMP_CMP_GE",
+    "SCMP_CMP_MASKED_EQ",
+    "SCMP_CMP_XX",
 ];
 const SYSCALLS: [&str; 12] = [
-    "read", "openat", "open", "socket", "clone", "personality", "socketcall", "nosuchcall",
-    "newfstatat", "ioctl", "", "clone3",
+    "read",
+    "openat",
+    "open",
+    "socket",
+    "clone",
+    "personality",
+    "socketcall",
+    "nosuchcall",
+    "newfstatat",
+    "ioctl",
+    "",
+    "clone3",
 ];
 const ARCH_NAMES: [&str; 8] = [
-    "x86_64", "i386", "aarch64", "s390x", "SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32",
+    "x86_64",
+    "i386",
+    "aarch64",
+    "s390x",
+    "SCMP_ARCH_X86_64",
+    "SCMP_ARCH_X86",
+    "SCMP_ARCH_X32",
     "bogus",
 ];
 const WHEN: [&str; 12] = [
@@ -99,7 +145,16 @@ const WHEN: [&str; 12] = [
     "arg0:u64 == -100",
     "x == 1",
 ];
-const NUMBERS: [&str; 8] = ["0", "1", "38", "-1", "4294967295", "18446744073709551615", "1e3", "\"2\""];
+const NUMBERS: [&str; 8] = [
+    "0",
+    "1",
+    "38",
+    "-1",
+    "4294967295",
+    "18446744073709551615",
+    "1e3",
+    "\"2\"",
+];
 
 fn pick<'a>(u: &mut Unstructured<'_>, from: &[&'a str]) -> Result<&'a str> {
     u.choose(from).copied()
@@ -200,7 +255,10 @@ fn gen_oci(u: &mut Unstructured<'_>) -> Result<String> {
         s.push_str(&format!(", \"defaultErrnoRet\": {}", pick(u, &NUMBERS)?));
     }
     if u.arbitrary()? {
-        s.push_str(&format!(", \"architectures\": {}", list(u, &ARCH_NAMES, 3)?));
+        s.push_str(&format!(
+            ", \"architectures\": {}",
+            list(u, &ARCH_NAMES, 3)?
+        ));
     } else if u.arbitrary()? {
         s.push_str(", \"archMap\": [{\"architecture\": \"SCMP_ARCH_X86_64\", \"subArchitectures\": [\"SCMP_ARCH_X86\", \"SCMP_ARCH_X32\"]}]");
     }
@@ -209,7 +267,14 @@ fn gen_oci(u: &mut Unstructured<'_>) -> Result<String> {
 }
 
 fn gen_firecracker(u: &mut Unstructured<'_>) -> Result<String> {
-    let fc_actions = ["\"allow\"", "\"trap\"", "\"kill_process\"", "{\"errno\": 1}", "\"log\"", "3"];
+    let fc_actions = [
+        "\"allow\"",
+        "\"trap\"",
+        "\"kill_process\"",
+        "{\"errno\": 1}",
+        "\"log\"",
+        "3",
+    ];
     let mut filters = Vec::new();
     for name in ["vmm", "api"] {
         if !u.arbitrary()? {
@@ -219,7 +284,17 @@ fn gen_firecracker(u: &mut Unstructured<'_>) -> Result<String> {
         for _ in 0..u.int_in_range(0..=4u8)? {
             let mut e = format!("{{\"syscall\": {:?}", pick(u, &SYSCALLS)?);
             if u.arbitrary()? {
-                let op = pick(u, &["\"eq\"", "\"ne\"", "\"lt\"", "\"ge\"", "{\"masked_eq\": 4}", "\"zz\""])?;
+                let op = pick(
+                    u,
+                    &[
+                        "\"eq\"",
+                        "\"ne\"",
+                        "\"lt\"",
+                        "\"ge\"",
+                        "{\"masked_eq\": 4}",
+                        "\"zz\"",
+                    ],
+                )?;
                 e.push_str(&format!(
                     ", \"args\": [{{\"index\": {}, \"type\": {:?}, \"op\": {op}, \"val\": {}}}]",
                     u.int_in_range(0..=6u8)?,

@@ -47,7 +47,26 @@ pub struct Case {
 
 /// Offsets worth loading: the `seccomp_data` words, and a few that are not.
 const OFFSETS: [u32; 20] = [
-    0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60, 64, 2, 0xffff_f000, 0xffff_f038,
+    0,
+    4,
+    8,
+    12,
+    16,
+    20,
+    24,
+    28,
+    32,
+    36,
+    40,
+    44,
+    48,
+    52,
+    56,
+    60,
+    64,
+    2,
+    0xffff_f000,
+    0xffff_f038,
 ];
 
 /// Constants worth comparing with.
@@ -130,7 +149,11 @@ impl<'a> Arbitrary<'a> for Case {
         let data = SeccompData::new(nr, arch)
             .with_args(args)
             .with_ip(u.arbitrary()?);
-        let endian = if u.arbitrary()? { Endian::Big } else { Endian::Little };
+        let endian = if u.arbitrary()? {
+            Endian::Big
+        } else {
+            Endian::Little
+        };
         let plen = u.int_in_range(0..=64usize)?;
         let packet = u.bytes(plen.min(u.len()))?.to_vec();
         Ok(Case {
@@ -147,17 +170,28 @@ pub fn check(case: &Case) {
     let prog = &case.prog[..];
     let classic = verify(prog, Mode::Classic);
     let seccomp = verify(prog, Mode::Seccomp);
-    for e in [&classic, &seccomp].into_iter().flat_map(|r| r.as_ref().err()) {
+    for e in [&classic, &seccomp]
+        .into_iter()
+        .flat_map(|r| r.as_ref().err())
+    {
         let _ = e.to_string();
         if let Some(i) = e.index {
-            assert!(i < prog.len(), "error index {i} past the program ({} insns): {e}", prog.len());
+            assert!(
+                i < prog.len(),
+                "error index {i} past the program ({} insns): {e}",
+                prog.len()
+            );
         }
     }
     if classic.is_ok() {
         let meta = SkbMeta::default();
         let packet = Packet::new(&case.packet);
         match classic::run(prog, &packet, Some(&meta)) {
-            Ok(o) => assert!(o.steps >= 1 && o.steps <= prog.len(), "classic steps {}", o.steps),
+            Ok(o) => assert!(
+                o.steps >= 1 && o.steps <= prog.len(),
+                "classic steps {}",
+                o.steps
+            ),
             Err(ClassicError::Unsupported { .. }) => {}
             Err(e @ ClassicError::Invalid { .. }) => {
                 panic!("classic run of a classic-verified program: {e}\n{prog:?}")
@@ -167,7 +201,10 @@ pub fn check(case: &Case) {
     if seccomp.is_err() {
         return;
     }
-    assert!(classic.is_ok(), "seccomp accepts what the classic checks reject: {classic:?}\n{prog:?}");
+    assert!(
+        classic.is_ok(),
+        "seccomp accepts what the classic checks reject: {classic:?}\n{prog:?}"
+    );
     let data = &case.data;
     let out = match run(prog, data, case.endian) {
         Ok(o) => o,
@@ -181,7 +218,11 @@ pub fn check(case: &Case) {
     );
     match Prepared::new(prog) {
         Ok(p) => {
-            assert_eq!(p.run(data, case.endian), out, "Prepared disagrees with run\n{prog:?}\n{data:?}");
+            assert_eq!(
+                p.run(data, case.endian),
+                out,
+                "Prepared disagrees with run\n{prog:?}\n{data:?}"
+            );
             assert_eq!(p.program(), prog);
         }
         Err(e) => panic!("Prepared refuses a verified program: {e}"),
@@ -191,7 +232,10 @@ pub fn check(case: &Case) {
     assert_eq!(traced.ok(), Some(out), "traced run disagrees");
     assert_eq!(pcs.len(), out.steps, "trace length");
     assert_eq!(pcs.first(), Some(&0));
-    assert!(pcs.windows(2).all(|w| w[0] < w[1]), "trace goes backwards: {pcs:?}");
+    assert!(
+        pcs.windows(2).all(|w| w[0] < w[1]),
+        "trace goes backwards: {pcs:?}"
+    );
     let nr = data.nr as u32;
     if seccomp_is_const_allow(prog, nr, data.arch) && !uprobe_exception(nr, data.arch) {
         assert_eq!(
@@ -208,5 +252,23 @@ pub fn check(case: &Case) {
         );
     } else {
         panic!("syscall_steps refuses a verified program");
+    }
+}
+
+/// Runs [`check`] on `prog` with calls of a few numbers (0, 1, 59, 231,
+/// an x32 number, -1) on each architecture of `AUDIT_ARCH_NAMES`, with
+/// zero and all-ones arguments, in both byte orders.
+pub fn check_program_calls(prog: &[SockFilter]) {
+    for &(_, arch) in AUDIT_ARCH_NAMES.iter() {
+        for nr in [0, 1, 59, 231, (X32_SYSCALL_BIT | 1) as i32, -1] {
+            for (args, endian) in [([0; 6], Endian::Little), ([u64::MAX; 6], Endian::Big)] {
+                check(&Case {
+                    prog: prog.to_vec(),
+                    data: SeccompData::new(nr, arch).with_args(args),
+                    endian,
+                    packet: (0u8..64).collect(),
+                });
+            }
+        }
     }
 }

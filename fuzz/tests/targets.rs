@@ -4,6 +4,7 @@
 //! failing input). `FUZZ_CASES=N` changes the number of generated inputs.
 
 use fuzz::harness::{corpus_dir, files_in, run_generated, run_one, seeds};
+use fuzz::policy_semantics::Prove;
 use fuzz::{asm_text, policy_semantics, policy_text, verifier_emulator};
 
 fn run_seeds(target: &str, body: fn(&[u8])) {
@@ -37,7 +38,11 @@ fn asm_text_corpus() {
     run_one(&path.display().to_string(), &text, asm_text);
     let text = String::from_utf8_lossy(&text).into_owned();
     for (i, line) in text.lines().enumerate() {
-        run_one(&format!("{}:{}", path.display(), i + 1), line.as_bytes(), asm_text);
+        run_one(
+            &format!("{}:{}", path.display(), i + 1),
+            line.as_bytes(),
+            asm_text,
+        );
     }
 }
 
@@ -62,8 +67,12 @@ fn verifier_emulator_corpus() {
     let mut programs = 0;
     for (path, bytes) in files_in(&c.join("bpf-asm")) {
         if path.extension().is_some_and(|e| e == "bpf") {
-            let Ok(text) = std::str::from_utf8(&bytes) else { continue };
-            let Ok(prog) = bpf_asm::encode::parse_comma(text) else { continue };
+            let Ok(text) = std::str::from_utf8(&bytes) else {
+                continue;
+            };
+            let Ok(prog) = bpf_asm::encode::parse_comma(text) else {
+                continue;
+            };
             fuzz::verifier_emulator::check_program_calls(&prog);
             programs += 1;
         }
@@ -91,7 +100,7 @@ fn policy_semantics_corpus() {
     for (path, _) in files_in(&repo) {
         if path.extension().is_some_and(|e| e == "toml") {
             let policy = load_file(&path, &LoadOptions::default()).expect("repo policy loads");
-            fuzz::policy_semantics::check(&policy, &[]);
+            fuzz::policy_semantics::check(&policy, &[], Prove::All);
             n += 1;
         }
     }
@@ -106,7 +115,7 @@ fn policy_semantics_corpus() {
             ..LoadOptions::default()
         };
         let policy = load_file(&fc, &opts).expect("firecracker filter loads");
-        fuzz::policy_semantics::check(&policy, &[]);
+        fuzz::policy_semantics::check(&policy, &[], Prove::All);
         n += 1;
     }
     println!("{n} policies");
@@ -134,7 +143,14 @@ fn policy_text_corpus() {
         return;
     };
     let mut n = 0;
-    for dir in ["docker", "docker/fixtures", "podman", "flatpak", "kubernetes", "firecracker"] {
+    for dir in [
+        "docker",
+        "docker/fixtures",
+        "podman",
+        "flatpak",
+        "kubernetes",
+        "firecracker",
+    ] {
         for (path, bytes) in files_in(&c.join("policies").join(dir)) {
             if path.extension().is_some_and(|e| e == "json") {
                 run_one(&path.display().to_string(), &bytes, policy_text);

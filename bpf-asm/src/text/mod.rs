@@ -156,10 +156,11 @@ impl Default for AsmOptions {
 
 /// Assembles `src` into `out` and returns the number of instructions.
 ///
-/// Needs no allocator and works in `const` context. `out` must hold at
-/// least [`count_insns`] instructions (else
-/// [`AsmErrorKind::OutputTooSmall`]); slots past the program are left as
-/// they were only if no label sits there, so treat them as scratch.
+/// Needs no allocator and works in `const` context (it keeps a 16 KiB label
+/// table on the stack). `out` must hold at least [`count_insns`]
+/// instructions, else [`AsmErrorKind::OutputTooSmall`]. On success
+/// `out[..n]` holds the program and later slots are untouched; on error the
+/// first slots of `out` hold unspecified values.
 pub const fn assemble_into(
     src: &str,
     opts: &AsmOptions,

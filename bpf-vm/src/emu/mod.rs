@@ -36,6 +36,8 @@ use crate::verify::{verify, Mode, VerifyError};
 #[cfg(feature = "alloc")]
 mod prepared;
 #[cfg(feature = "alloc")]
+mod region;
+#[cfg(feature = "alloc")]
 pub use prepared::Prepared;
 
 /// The result of running a filter on one system call.

@@ -10,12 +10,14 @@
 //! have executed to the step count.
 
 use alloc::boxed::Box;
+use alloc::vec;
 use alloc::vec::Vec;
 
 use bpf_asm::insn::*;
 use bpf_asm::seccomp::SECCOMP_DATA_SIZE;
 use bpf_asm::{Endian, SockFilter};
 
+use super::region::{Node, Region};
 use super::{interpret, Outcome, TraceStep};
 use crate::data::{SeccompData, SECCOMP_DATA_WORDS};
 use crate::verify::{verify, Mode, VerifyError};
@@ -63,6 +65,8 @@ enum Op {
     JsetX(u16, u16),
     /// Position `pos` inside chain number `chain`.
     JeqChain(u16, u16),
+    /// Entry of jump region number `id`.
+    Region(u16),
     RetK(u32),
     RetA,
     /// Ends the run with 0; never reached in a verified program.
@@ -112,6 +116,7 @@ impl Chain {
 pub struct Prepared {
     ops: Box<[Op]>,
     chains: Box<[Chain]>,
+    regions: Box<[Region]>,
     prog: Box<[SockFilter]>,
 }
 
@@ -199,10 +204,12 @@ impl Prepared {
                 }
             })
             .collect();
+        let regions = build_regions(&mut ops);
         let chains = build_chains(&mut ops);
         Prepared {
             ops: ops.into_boxed_slice(),
             chains: chains.into_boxed_slice(),
+            regions: regions.into_boxed_slice(),
             prog: prog.into(),
         }
     }
@@ -237,6 +244,14 @@ impl Prepared {
             match op {
                 Op::LdW(i) => a = words[i as usize & (SECCOMP_DATA_WORDS - 1)],
                 Op::JeqK(k, t, f) => pc = if a == k { t } else { f } as usize,
+                Op::Region(id) => {
+                    let Some(region) = self.regions.get(id as usize) else {
+                        return Outcome { ret: 0, steps };
+                    };
+                    let (exit, inside) = region.exit(a);
+                    steps += inside.saturating_sub(1);
+                    pc = exit;
+                }
                 Op::JeqChain(c, pos) => {
                     let Some(chain) = self.chains.get(c as usize) else {
                         return Outcome { ret: 0, steps };
@@ -308,6 +323,58 @@ impl Prepared {
     ) -> Outcome {
         interpret(&self.prog, &data.words(endian), Some(&mut trace))
     }
+}
+
+/// Replaces the entries of jump regions (see [`Region`]) with
+/// [`Op::Region`]. An entry is instruction 0 or any region instruction
+/// reached from outside a region; only regions where some path crosses two
+/// or more instructions are replaced.
+fn build_regions(ops: &mut [Op]) -> Vec<Region> {
+    let orig: Vec<Op> = ops.to_vec();
+    let node = |pc: usize| -> Option<Node> {
+        match orig.get(pc)? {
+            Op::JeqK(k, t, f) => Some(Node::Eq(*k, *t, *f)),
+            Op::JgtK(k, t, f) => Some(Node::Gt(*k, *t, *f)),
+            Op::JgeK(k, t, f) => Some(Node::Ge(*k, *t, *f)),
+            Op::Ja(t) => Some(Node::Ja(*t)),
+            _ => None,
+        }
+    };
+    let mut entry = vec![false; orig.len()];
+    if let Some(e) = entry.first_mut() {
+        *e = true;
+    }
+    for (pc, op) in orig.iter().enumerate() {
+        if node(pc).is_some() {
+            continue;
+        }
+        let succ: [Option<u16>; 2] = match *op {
+            Op::RetK(_) | Op::RetA | Op::Halt => [None, None],
+            Op::JsetK(_, t, f) | Op::JeqX(t, f) | Op::JgtX(t, f) | Op::JgeX(t, f) | Op::JsetX(t, f) => {
+                [Some(t), Some(f)]
+            }
+            _ => [u16::try_from(pc + 1).ok(), None],
+        };
+        for s in succ.into_iter().flatten() {
+            if let Some(e) = entry.get_mut(s as usize) {
+                *e = true;
+            }
+        }
+    }
+    let mut regions = Vec::new();
+    for pc in 0..orig.len() {
+        if !entry[pc] || node(pc).is_none() || regions.len() >= u16::MAX as usize {
+            continue;
+        }
+        let Some(region) = Region::build(pc, node) else {
+            continue;
+        };
+        if region.max_inside() >= 2 {
+            ops[pc] = Op::Region(regions.len() as u16);
+            regions.push(region);
+        }
+    }
+    regions
 }
 
 /// Finds the `jeq #k` chains, records them and rewrites their members into
