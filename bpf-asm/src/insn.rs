@@ -20,7 +20,12 @@ pub struct SockFilter {
 impl SockFilter {
     /// `BPF_STMT(code, k)`: an instruction with both jump offsets zero.
     pub const fn stmt(code: u16, k: u32) -> Self {
-        SockFilter { code, jt: 0, jf: 0, k }
+        SockFilter {
+            code,
+            jt: 0,
+            jf: 0,
+            k,
+        }
     }
 
     /// `BPF_JUMP(code, k, jt, jf)`.

@@ -187,9 +187,7 @@ impl UprobeBypass {
         match self {
             UprobeBypass::None => false,
             UprobeBypass::Uretprobe => nr == X86_64_NR_URETPROBE,
-            UprobeBypass::UretprobeAndUprobe => {
-                nr == X86_64_NR_URETPROBE || nr == X86_64_NR_UPROBE
-            }
+            UprobeBypass::UretprobeAndUprobe => nr == X86_64_NR_URETPROBE || nr == X86_64_NR_UPROBE,
         }
     }
 }
@@ -363,7 +361,11 @@ mod tests {
     fn decoding_follows_the_kernel() {
         use KernelAction::*;
         assert_eq!(KernelAction::from_ret(0x7fff_0000), Allow);
-        assert_eq!(KernelAction::from_ret(0x7fff_0001), Allow, "ALLOW ignores data");
+        assert_eq!(
+            KernelAction::from_ret(0x7fff_0001),
+            Allow,
+            "ALLOW ignores data"
+        );
         assert_eq!(KernelAction::from_ret(0x7ffc_0007), Log);
         assert_eq!(KernelAction::from_ret(0x0005_0001), Errno { errno: 1 });
         assert_eq!(KernelAction::from_ret(0x0005_0000), Errno { errno: 0 });
@@ -376,12 +378,27 @@ mod tests {
         assert_eq!(KernelAction::from_ret(0x0000_0005), KillThread);
         assert_eq!(KernelAction::from_ret(0x8000_0000), KillProcess);
         // Unknown actions kill the process (since 4.14).
-        for unknown in [0x0001_0000, 0x7ffe_0000, 0x8001_0000, 0x0004_0000, 0xffff_ffff] {
+        for unknown in [
+            0x0001_0000,
+            0x7ffe_0000,
+            0x8001_0000,
+            0x0004_0000,
+            0xffff_ffff,
+        ] {
             assert!(!is_known_action(unknown));
             assert_eq!(KernelAction::from_ret(unknown), KillProcess, "{unknown:#x}");
         }
         assert_eq!(alloc::format!("{}", Errno { errno: 1 }), "ERRNO(1)");
-        for a in [Allow, Log, KillProcess, KillThread, UserNotif, Trap { data: 3 }, Trace { data: 4 }, Errno { errno: 38 }] {
+        for a in [
+            Allow,
+            Log,
+            KillProcess,
+            KillThread,
+            UserNotif,
+            Trap { data: 3 },
+            Trace { data: 4 },
+            Errno { errno: 38 },
+        ] {
             assert_eq!(KernelAction::from_ret(a.to_ret()), a);
         }
     }
@@ -392,23 +409,49 @@ mod tests {
         // Newest first: ERRNO|2 (newest) and ERRNO|1 → 2.
         assert_eq!(combine([0x0005_0002, 0x0005_0001]), 0x0005_0002);
         // Selftest ERRNO_order: installed 11, 13, 12 → newest first 12, 13, 11 → 12.
-        assert_eq!(combine([0x0005_000c, 0x0005_000d, 0x0005_000b]), 0x0005_000c);
-        assert_eq!(combine([SECCOMP_RET_KILL_THREAD, SECCOMP_RET_KILL_PROCESS]), SECCOMP_RET_KILL_PROCESS);
-        assert_eq!(combine([SECCOMP_RET_TRAP, SECCOMP_RET_KILL_THREAD]), SECCOMP_RET_KILL_THREAD);
+        assert_eq!(
+            combine([0x0005_000c, 0x0005_000d, 0x0005_000b]),
+            0x0005_000c
+        );
+        assert_eq!(
+            combine([SECCOMP_RET_KILL_THREAD, SECCOMP_RET_KILL_PROCESS]),
+            SECCOMP_RET_KILL_PROCESS
+        );
+        assert_eq!(
+            combine([SECCOMP_RET_TRAP, SECCOMP_RET_KILL_THREAD]),
+            SECCOMP_RET_KILL_THREAD
+        );
         // Unknown actions are ordered by value: LOG beats a newer 0x7ffe0000.
         assert_eq!(combine([0x7ffe_0000, SECCOMP_RET_LOG]), SECCOMP_RET_LOG);
         assert_eq!(combine([0x0004_0000, 0x0005_0003]), 0x0004_0000);
         // ALLOW with data never replaces the initial ALLOW.
         assert_eq!(combine_indexed([0x7fff_0001]), (SECCOMP_RET_ALLOW, None));
-        assert_eq!(combine_indexed([SECCOMP_RET_ALLOW, SECCOMP_RET_LOG]), (SECCOMP_RET_LOG, Some(1)));
+        assert_eq!(
+            combine_indexed([SECCOMP_RET_ALLOW, SECCOMP_RET_LOG]),
+            (SECCOMP_RET_LOG, Some(1))
+        );
         // Order-independent for the action, by brute force over pairs.
-        let vals = [0, 0x8000_0000, 0x0003_0001, 0x0005_0002, 0x7fc0_0000, 0x7ff0_0000, 0x7ffc_0000, 0x7fff_0000, 0x0001_0000];
+        let vals = [
+            0,
+            0x8000_0000,
+            0x0003_0001,
+            0x0005_0002,
+            0x7fc0_0000,
+            0x7ff0_0000,
+            0x7ffc_0000,
+            0x7fff_0000,
+            0x0001_0000,
+        ];
         for &x in &vals {
             for &y in &vals {
                 let r = combine([x, y]);
-                let lowest = action_only(x).min(action_only(y)).min(action_only(SECCOMP_RET_ALLOW));
+                let lowest = action_only(x)
+                    .min(action_only(y))
+                    .min(action_only(SECCOMP_RET_ALLOW));
                 assert_eq!(action_only(r), lowest);
-                if action_only(x) == action_only(y) && action_only(x) < action_only(SECCOMP_RET_ALLOW) {
+                if action_only(x) == action_only(y)
+                    && action_only(x) < action_only(SECCOMP_RET_ALLOW)
+                {
                     assert_eq!(r, x, "tie: newest wins");
                 }
             }
@@ -427,15 +470,37 @@ mod tests {
         for nr in [335, 336] {
             let d = SeccompData::new(nr, AUDIT_ARCH_X86_64);
             let out = run_stack(&stack, &d, Endian::Little, KernelModel::LINUX_6_18).unwrap();
-            assert_eq!(out, StackOutcome { ret: SECCOMP_RET_ALLOW, matched: None, steps: 0, cache_hit: true });
+            assert_eq!(
+                out,
+                StackOutcome {
+                    ret: SECCOMP_RET_ALLOW,
+                    matched: None,
+                    steps: 0,
+                    cache_hit: true
+                }
+            );
             let old = run_stack(&stack, &d, Endian::Little, KernelModel::NO_CACHE).unwrap();
-            assert_eq!((old.ret, old.matched, old.steps), (SECCOMP_RET_ERRNO | 1, Some(0), 2));
+            assert_eq!(
+                (old.ret, old.matched, old.steps),
+                (SECCOMP_RET_ERRNO | 1, Some(0), 2)
+            );
         }
-        let only_uret = KernelModel { uprobe_bypass: UprobeBypass::Uretprobe, action_cache: true };
+        let only_uret = KernelModel {
+            uprobe_bypass: UprobeBypass::Uretprobe,
+            action_cache: true,
+        };
         let d = SeccompData::new(336, AUDIT_ARCH_X86_64);
-        assert_eq!(run_stack(&stack, &d, Endian::Little, only_uret).unwrap().ret, SECCOMP_RET_ERRNO | 1);
+        assert_eq!(
+            run_stack(&stack, &d, Endian::Little, only_uret)
+                .unwrap()
+                .ret,
+            SECCOMP_RET_ERRNO | 1
+        );
         // Not on other architectures or numbers.
-        for d in [SeccompData::new(335, AUDIT_ARCH_I386), SeccompData::new(334, AUDIT_ARCH_X86_64)] {
+        for d in [
+            SeccompData::new(335, AUDIT_ARCH_I386),
+            SeccompData::new(334, AUDIT_ARCH_X86_64),
+        ] {
             let out = run_stack(&stack, &d, Endian::Little, KernelModel::LINUX_6_18).unwrap();
             assert_eq!(out.ret, SECCOMP_RET_ERRNO | 1);
             assert!(!out.cache_hit);
@@ -452,12 +517,19 @@ mod tests {
         ];
         let d = SeccompData::new(39, AUDIT_ARCH_X86_64);
         let hit = run_stack(&[by_nr], &d, Endian::Little, KernelModel::LINUX_6_18).unwrap();
-        assert_eq!((hit.ret, hit.steps, hit.cache_hit), (SECCOMP_RET_ALLOW, 0, true));
+        assert_eq!(
+            (hit.ret, hit.steps, hit.cache_hit),
+            (SECCOMP_RET_ALLOW, 0, true)
+        );
         let miss = run_stack(&[by_nr], &d, Endian::Little, KernelModel::NO_CACHE).unwrap();
-        assert_eq!((miss.ret, miss.steps, miss.cache_hit), (SECCOMP_RET_ALLOW, 3, false));
+        assert_eq!(
+            (miss.ret, miss.steps, miss.cache_hit),
+            (SECCOMP_RET_ALLOW, 3, false)
+        );
         // An invalid filter is reported with its position.
         let bad: &[SockFilter] = &[SockFilter::stmt(BPF_LD | BPF_W | BPF_ABS, 0)];
-        let err = run_stack(&[by_nr, bad], &d, Endian::Little, KernelModel::LINUX_6_18).unwrap_err();
+        let err =
+            run_stack(&[by_nr, bad], &d, Endian::Little, KernelModel::LINUX_6_18).unwrap_err();
         assert_eq!(err.filter, 1);
     }
 
@@ -469,7 +541,8 @@ mod tests {
         let no_ret: &[SockFilter] = &[SockFilter::stmt(BPF_LD | BPF_W | BPF_ABS, 0)];
         let bad_off: &[SockFilter] = &[SockFilter::stmt(BPF_LD | BPF_W | BPF_ABS, 2), ret(0)];
         let d = SeccompData::new(39, AUDIT_ARCH_X86_64);
-        let run = |stack: &[&[SockFilter]]| run_stack(stack, &d, Endian::Little, KernelModel::LINUX_6_18);
+        let run =
+            |stack: &[&[SockFilter]]| run_stack(stack, &d, Endian::Little, KernelModel::LINUX_6_18);
         // Newest first: `no_ret` (newest), `ok`, `bad_off` (oldest).
         let e = run(&[no_ret, ok, bad_off]).unwrap_err();
         assert_eq!(e.filter, 2);
@@ -480,8 +553,9 @@ mod tests {
         // By brute force over every validity pattern of up to 5 filters.
         for n in 1..=5usize {
             for mask in 0u32..1 << n {
-                let stack: Vec<&[SockFilter]> =
-                    (0..n).map(|i| if mask >> i & 1 == 1 { no_ret } else { ok }).collect();
+                let stack: Vec<&[SockFilter]> = (0..n)
+                    .map(|i| if mask >> i & 1 == 1 { no_ret } else { ok })
+                    .collect();
                 match run(&stack) {
                     Ok(_) => assert_eq!(mask, 0),
                     // The highest newest-first position = the oldest invalid one.
@@ -504,15 +578,23 @@ mod tests {
         }
         for round in 0..2000 {
             let n = 1 + rng.below(4) as usize;
-            let stack: Vec<&[SockFilter]> = (0..n).map(|_| &progs[rng.below(200) as usize][..]).collect();
+            let stack: Vec<&[SockFilter]> = (0..n)
+                .map(|_| &progs[rng.below(200) as usize][..])
+                .collect();
             let mut d = random_data(&mut rng);
             if rng.below(4) == 0 {
                 d.nr = 335 + rng.below(2) as i32;
                 d.arch = AUDIT_ARCH_X86_64;
             }
-            let endian = if rng.below(2) == 0 { Endian::Little } else { Endian::Big };
-            let singles: Vec<crate::emu::Outcome> =
-                stack.iter().map(|p| crate::emu::run(p, &d, endian).unwrap()).collect();
+            let endian = if rng.below(2) == 0 {
+                Endian::Little
+            } else {
+                Endian::Big
+            };
+            let singles: Vec<crate::emu::Outcome> = stack
+                .iter()
+                .map(|p| crate::emu::run(p, &d, endian).unwrap())
+                .collect();
             let want = combine(singles.iter().map(|o| o.ret));
             let out = run_stack(&stack, &d, endian, KernelModel::LINUX_6_18).unwrap();
             let exempt = d.arch == AUDIT_ARCH_X86_64 && (d.nr == 335 || d.nr == 336);

@@ -88,8 +88,18 @@ impl Analysis {
             count,
             mean_min: sum_min as f64 / div,
             mean_max: sum_max as f64 / div,
-            min: self.syscalls.iter().map(|s| s.bounds.min).min().unwrap_or(0),
-            max: self.syscalls.iter().map(|s| s.bounds.max).max().unwrap_or(0),
+            min: self
+                .syscalls
+                .iter()
+                .map(|s| s.bounds.min)
+                .min()
+                .unwrap_or(0),
+            max: self
+                .syscalls
+                .iter()
+                .map(|s| s.bounds.max)
+                .max()
+                .unwrap_or(0),
             exact: self.syscalls.iter().all(|s| s.bounds.exact),
         }
     }
@@ -358,7 +368,13 @@ enum Branch {
     Untracked,
 }
 
-fn explore(prog: &[SockFilter], cfg: &CfgBounds, nr: u32, audit_arch: u32, budget: usize) -> StepBounds {
+fn explore(
+    prog: &[SockFilter],
+    cfg: &CfgBounds,
+    nr: u32,
+    audit_arch: u32,
+    budget: usize,
+) -> StepBounds {
     let mut acc = Acc {
         min: usize::MAX,
         max: 0,
@@ -436,7 +452,11 @@ fn explore(prog: &[SockFilter], cfg: &CfgBounds, nr: u32, audit_arch: u32, budge
                     continue;
                 }
                 c if bpf_class(c) == BPF_ALU => {
-                    let src = if bpf_src(c) == BPF_X { st.x } else { Val::Const(k) };
+                    let src = if bpf_src(c) == BPF_X {
+                        st.x
+                    } else {
+                        Val::Const(k)
+                    };
                     let op = bpf_op(c);
                     if op == BPF_DIV {
                         match src {
@@ -473,7 +493,11 @@ fn explore(prog: &[SockFilter], cfg: &CfgBounds, nr: u32, audit_arch: u32, budge
                     st.a = alu(op, st.a, src);
                 }
                 c if bpf_class(c) == BPF_JMP => {
-                    let src = if bpf_src(c) == BPF_X { st.x } else { Val::Const(k) };
+                    let src = if bpf_src(c) == BPF_X {
+                        st.x
+                    } else {
+                        Val::Const(k)
+                    };
                     let (t, e) = (next + f.jt as usize, next + f.jf as usize);
                     if t == e {
                         st.pc = t;
@@ -625,7 +649,11 @@ fn compare(st: &State, lhs: Val, op: u16, rhs: Val) -> Branch {
         if !ok {
             return (None, true);
         }
-        let feas = s.cons.iter().find(|(i, _)| *i == w).map(|(_, set)| set.feasible());
+        let feas = s
+            .cons
+            .iter()
+            .find(|(i, _)| *i == w)
+            .map(|(_, set)| set.feasible());
         match feas {
             Some(Feasible::No) => (None, true),
             Some(Feasible::Unknown) => (Some(Box::new(s)), false),

@@ -277,6 +277,54 @@ mod tests {
     }
 
     #[test]
+    fn classic_lengths_follow_bpf_convert_filter() {
+        let s = SockFilter::stmt;
+        let l = |code: u16, k: u32| classic_insn_len(s(code, k));
+        // Absolute packet loads: fast path (mov, [sub], jslt, load or
+        // mov+add+load past 32767, [bswap], ja) + helper call (8).
+        assert_eq!((l(0x30, 0), l(0x28, 0), l(0x20, 0)), (12, 13, 13));
+        assert_eq!((l(0x30, 14), l(0x28, 14), l(0x20, 14)), (13, 14, 14));
+        assert_eq!((l(0x30, 0x8000), l(0x20, 0x8000)), (15, 16));
+        assert_eq!(l(0x20, 0x7fff_ffff), 16);
+        // Negative offsets (SKF_NET_OFF, SKF_LL_OFF): helper call only.
+        for k in [0x8000_0000, 0xfff0_0000, 0xffe0_0000, SKF_AD_OFF - 1] {
+            assert_eq!((l(0x30, k), l(0x28, k), l(0x20, k)), (8, 8, 8), "{k:#x}");
+        }
+        // Indirect loads: helper call, `arg4 = X [+ k]`.
+        for code in [0x40, 0x48, 0x50] {
+            assert_eq!((l(code, 0), l(code, 1), l(code, u32::MAX)), (8, 9, 9));
+        }
+        // ldxb 4*([k]&0xf): 1 + byte load + 5.
+        assert_eq!((l(0xb1, 0), l(0xb1, 14), l(0xb1, 0x8000)), (18, 19, 21));
+        assert_eq!(l(0xb1, SKF_AD_OFF), 14);
+        // Ancillary loads, whatever the size.
+        let anc = [2, 2, 4, 4, 4, 1, 1, 4, 1, 4, 1, 1, 3, 4, 4, 2];
+        for (i, want) in anc.into_iter().enumerate() {
+            for code in [0x20, 0x28, 0x30] {
+                assert_eq!(l(code, SKF_AD_OFF + 4 * i as u32), want, "SKF_AD {}", 4 * i);
+            }
+        }
+        // Everything else as in seccomp without blinding.
+        for code in [0x00, 0x01, 0x04, 0x3c, 0x9c, 0x06, 0x16, 0x80, 0x87, 0x15] {
+            assert_eq!(l(code, 5), insn_len(s(code, 5), false), "{code:#x}");
+        }
+        assert_eq!(l(0x9c, 0), 5);
+        // The prologue grows by 4 with packet loads only.
+        assert_eq!(classic_ebpf_len(&[s(0x06, 0)]), 5);
+        assert_eq!(
+            classic_ebpf_len(&[s(0x20, SKF_AD_OFF), s(0x16, 0)]),
+            3 + 2 + 1
+        );
+        assert_eq!(classic_ebpf_len(&[s(0x40, 0), s(0x16, 0)]), 7 + 8 + 1);
+        assert_eq!(classic_ebpf_len(&[s(0xb1, 0), s(0x16, 0)]), 7 + 18 + 1);
+        assert!(!classic_seen_ld_abs(&[
+            s(0x30, SKF_AD_OFF + 20),
+            s(0x16, 0)
+        ]));
+        assert!(classic_seen_ld_abs(&[s(0x30, SKF_AD_OFF - 4), s(0x16, 0)]));
+    }
+
+    #[test]
     fn stack_depth_matches_kernel_measurements() {
         let one = [RET_ALLOW];
         assert_eq!(ebpf_len(&one, false), 5);

@@ -17,16 +17,16 @@ pub use cache::{cache_bitmap, has_cache, seccomp_is_const_allow, SyscallSet};
 pub use verify::{verify, Errno, Mode, Rule, VerifyError};
 
 pub mod action;
-pub mod classic;
 #[cfg(feature = "alloc")]
 pub mod analysis;
+pub mod classic;
 pub mod data;
 pub mod emu;
 
 pub use action::{combine, run_stack, KernelAction, KernelModel, StackOutcome};
 pub use data::SeccompData;
-pub use emu::{run, Outcome, TraceStep};
 #[cfg(feature = "alloc")]
 pub use emu::Prepared;
+pub use emu::{run, Outcome, TraceStep};
 #[cfg(feature = "alloc")]
 pub mod prove;

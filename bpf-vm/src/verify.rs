@@ -1,6 +1,7 @@
 //! The kernel's load-time checks of a classic BPF program: `bpf_check_classic`
-//! (`net/core/filter.c`) and, for seccomp, `seccomp_check_filter`
-//! (`kernel/seccomp.c`).
+//! (`net/core/filter.c`), for seccomp `seccomp_check_filter`
+//! (`kernel/seccomp.c`), and the jump-offset limit of the conversion to eBPF
+//! (`bpf_convert_filter`).
 //!
 //! [`verify`] accepts exactly the programs the kernel accepts and, for a
 //! rejected program, reports the rule the kernel trips over first (the kernel
@@ -17,7 +18,9 @@ pub enum Mode {
     /// `seccomp(SECCOMP_SET_MODE_FILTER)` / `prctl(PR_SET_SECCOMP)`:
     /// `bpf_check_classic` followed by `seccomp_check_filter`.
     Seccomp,
-    /// A socket filter (`SO_ATTACH_FILTER`): `bpf_check_classic` only.
+    /// A socket filter (`SO_ATTACH_FILTER`): `bpf_check_classic`, then the
+    /// jump offsets of the conversion to eBPF ([`Rule::ConvertedJumpTooLate`],
+    /// [`Rule::ConvertedJumpTooLong`]).
     Classic,
 }
 
@@ -87,6 +90,18 @@ pub enum Rule {
     BadSeccompDataOffset,
     /// The stacked filters would exceed `MAX_INSNS_PER_PATH` eBPF instructions.
     PathTooLong,
+    /// After conversion to eBPF the jump lies at eBPF instruction 32768 or
+    /// later. `bpf_convert_filter` places jumps in two passes, and in the
+    /// first one a target not yet placed counts as address 0, so the
+    /// offset it computes is below -32768 (the signed 16-bit `off`).
+    /// Socket filters only: a seccomp filter converts to at most 20480
+    /// eBPF instructions.
+    ConvertedJumpTooLate,
+    /// After conversion to eBPF the jump spans more than 32767
+    /// instructions, more than eBPF's signed 16-bit `off` holds
+    /// (`bpf_convert_filter`; e.g. `ja` over 1821 `ldxb 4*([k]&0xf)`, each
+    /// 18 eBPF instructions). Socket filters only, as above.
+    ConvertedJumpTooLong,
 }
 
 impl Rule {
@@ -110,6 +125,14 @@ impl Rule {
             }
             Rule::PathTooLong => {
                 "the stacked filters exceed 32768 eBPF instructions (MAX_INSNS_PER_PATH)"
+            }
+            Rule::ConvertedJumpTooLate => {
+                "after conversion to eBPF the jump lies past eBPF instruction 32767, where \
+                 the kernel's first conversion pass overflows its 16-bit offset"
+            }
+            Rule::ConvertedJumpTooLong => {
+                "after conversion to eBPF the jump spans more than 32767 eBPF instructions \
+                 (its 16-bit offset overflows)"
             }
         }
     }
@@ -174,10 +197,11 @@ pub const fn verify(prog: &[SockFilter], mode: Mode) -> Result<(), VerifyError> 
     if let Err(e) = check_classic(prog) {
         return Err(e);
     }
-    if matches!(mode, Mode::Seccomp) {
-        return check_seccomp(prog);
+    match mode {
+        Mode::Seccomp => check_seccomp(prog),
+        // Seccomp filters never reach the limit, see `Rule::ConvertedJumpTooLate`.
+        Mode::Classic => check_converted_jumps(prog),
     }
-    Ok(())
 }
 
 /// Whether the kernel's classic checker knows `code` (`chk_code_allowed`).
@@ -416,6 +440,102 @@ const fn check_seccomp(prog: &[SockFilter]) -> Result<(), VerifyError> {
     Ok(())
 }
 
+/// The largest eBPF jump offset (`S16_MAX`).
+const EBPF_OFF_MAX: usize = i16::MAX as usize;
+
+/// The eBPF jumps a classic jump converts to, as `(slot, skip)` pairs:
+/// `slot` is the jump's index within the instruction's conversion (after an
+/// optional `mov32 tmp, k` for a `k` that would sign-extend) and the
+/// target is classic instruction `pc + 1 + skip`. Empty for non-jumps.
+const fn converted_jumps(f: SockFilter) -> ([(usize, usize); 2], usize) {
+    if f.code == JA {
+        return ([(0, f.k as usize), (0, 0)], 1);
+    }
+    if !matches!(
+        f.code,
+        0x15 | 0x1d | 0x25 | 0x2d | 0x35 | 0x3d | 0x45 | 0x4d
+    ) {
+        return ([(0, 0); 2], 0);
+    }
+    let slot = (bpf_src(f.code) == BPF_K && (f.k as i32) < 0) as usize;
+    let (jt, jf) = (f.jt as usize, f.jf as usize);
+    if f.jf == 0 {
+        ([(slot, jt), (0, 0)], 1)
+    } else if crate::budget::cond_jump_is_single(f) {
+        // Inverted (jne, jle, jlt) to the false target.
+        ([(slot, jf), (0, 0)], 1)
+    } else {
+        // The compare to the true target, then `ja` to the false one.
+        ([(slot, jt), (slot + 1, jf)], 2)
+    }
+}
+
+/// `bpf_convert_filter`'s jump offsets for a socket filter that passed
+/// `bpf_check_classic`, in the kernel's order: the first remapping pass
+/// fails at the first jump placed past eBPF instruction 32767
+/// ([`Rule::ConvertedJumpTooLate`]), the second at the first jump whose
+/// offset exceeds 32767 ([`Rule::ConvertedJumpTooLong`]).
+const fn check_converted_jumps(prog: &[SockFilter]) -> Result<(), VerifyError> {
+    // Every position and offset fits when the whole program does, which is
+    // always the case without packet loads (at most 5 eBPF instructions
+    // per classic one).
+    if crate::budget::classic_ebpf_len(prog) <= EBPF_OFF_MAX + 1 {
+        return Ok(());
+    }
+    place_converted_jumps(prog)
+}
+
+/// [`check_converted_jumps`] for programs of more than 32768 eBPF
+/// instructions: needs the eBPF address of every instruction (16 KiB of
+/// stack, kept out of the common path).
+#[inline(never)]
+const fn place_converted_jumps(prog: &[SockFilter]) -> Result<(), VerifyError> {
+    let mut addrs = [0u32; BPF_MAXINSNS];
+    let mut at = crate::budget::PROLOGUE_LEN;
+    if crate::budget::classic_seen_ld_abs(prog) {
+        at += crate::budget::PACKET_PROLOGUE_LEN;
+    }
+    let len = if prog.len() < BPF_MAXINSNS {
+        prog.len()
+    } else {
+        BPF_MAXINSNS
+    };
+    let mut pc = 0;
+    while pc < len {
+        addrs[pc] = at as u32;
+        let (jumps, n) = converted_jumps(prog[pc]);
+        let mut j = 0;
+        while j < n {
+            // `off = 0 - addrs[pc] - 1 - slot` must be >= -32768.
+            if at + jumps[j].0 > EBPF_OFF_MAX {
+                return Err(VerifyError::at(pc, Rule::ConvertedJumpTooLate));
+            }
+            j += 1;
+        }
+        at += crate::budget::classic_insn_len(prog[pc]);
+        pc += 1;
+    }
+    pc = 0;
+    while pc < len {
+        let (jumps, n) = converted_jumps(prog[pc]);
+        let mut j = 0;
+        while j < n {
+            let (slot, skip) = jumps[j];
+            let target = (pc + 1).saturating_add(skip);
+            // Always in range after `check_classic`.
+            if target < len {
+                let off = (addrs[target] as usize).saturating_sub(addrs[pc] as usize + 1 + slot);
+                if off > EBPF_OFF_MAX {
+                    return Err(VerifyError::at(pc, Rule::ConvertedJumpTooLong));
+                }
+            }
+            j += 1;
+        }
+        pc += 1;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -612,7 +732,7 @@ mod tests {
             let s = verify(&p, Mode::Seccomp);
             assert_eq!(
                 c.is_ok(),
-                ref_classic(&p),
+                ref_classic(&p) && ref_convert(&p).is_ok(),
                 "seed {seed:#x} case {i}: {p:?} {c:?}"
             );
             assert_eq!(
@@ -620,8 +740,16 @@ mod tests {
                 ref_seccomp(&p),
                 "seed {seed:#x} case {i}: {p:?} {s:?}"
             );
-            // A classic rejection is also the seccomp rejection (same first check).
-            if c.is_err() {
+            // A classic rejection is also the seccomp rejection (same first
+            // check), except for the conversion limit of socket filters.
+            let conversion = matches!(
+                c,
+                Err(VerifyError {
+                    rule: Rule::ConvertedJumpTooLate | Rule::ConvertedJumpTooLong,
+                    ..
+                })
+            );
+            if c.is_err() && !conversion {
                 assert_eq!(c, s, "seed {seed:#x} case {i}");
             }
             if s.is_ok() {
@@ -925,6 +1053,22 @@ mod tests {
         SockFilter::stmt(RET_A, 0),
     ];
     const _: () = assert!(verify(&CONST_PROG, Mode::Seccomp).is_ok());
+    const _: () = assert!(verify(&CONST_PROG, Mode::Classic).is_ok());
+    /// `ja 1821; 1821 × ldxb 4*([0]&0xf); ret #1`, refused in const context.
+    const LONG_MSH: [SockFilter; 1823] = {
+        let mut p = [SockFilter::stmt(0xb1, 0); 1823];
+        p[0] = SockFilter::stmt(JA, 1821);
+        p[1822] = SockFilter::stmt(RET_K, 1);
+        p
+    };
+    const _: () = assert!(matches!(
+        verify(&LONG_MSH, Mode::Classic),
+        Err(VerifyError {
+            index: Some(0),
+            rule: Rule::ConvertedJumpTooLong,
+            errno: Errno::EINVAL
+        })
+    ));
     const CONST_ERR: Result<(), VerifyError> =
         verify(&[SockFilter::stmt(LD_MEM, 3), RET0], Mode::Seccomp);
 
@@ -950,5 +1094,328 @@ mod tests {
         );
         assert_eq!(Errno::ENOMEM.name(), "ENOMEM");
         assert_eq!(Errno::EINVAL.code(), 22);
+    }
+
+    // ---- The jump offsets of `bpf_convert_filter` (socket filters). ----
+
+    /// `bpf_convert_filter` on x86-64 (Linux 6.18), transliterated down to
+    /// what decides its success: how many eBPF instructions each classic
+    /// one emits and the `BPF_EMIT_JMP` range check, over the kernel's
+    /// three passes (length, then two remapping passes sharing `addrs`).
+    /// `Err((pc, first_remapping_pass))` for the jump that fails.
+    #[allow(clippy::needless_range_loop)]
+    fn ref_convert(prog: &[SockFilter]) -> Result<(), (usize, bool)> {
+        /// `convert_bpf_ld_abs`: advances `insn` as the C code does and
+        /// leaves it on the last instruction emitted.
+        fn ld_abs(code: u16, k: u32, insn: &mut i64) {
+            let size = code & 0x18;
+            let endian = size == BPF_H || size == BPF_W;
+            let indirect = code & 0xe0 == BPF_IND;
+            let offset = k as i32;
+            if !indirect && offset >= 0 {
+                let ldx_off_ok = offset <= 32767;
+                *insn += 1; // tmp = headlen
+                if offset != 0 {
+                    *insn += 1; // tmp -= offset
+                }
+                *insn += 1; // jslt
+                *insn += if ldx_off_ok { 1 } else { 3 };
+                if endian {
+                    *insn += 1;
+                }
+                *insn += 1; // ja
+            }
+            *insn += 3; // arg1..arg3
+            if !indirect {
+                *insn += 1;
+            } else {
+                *insn += 1;
+                if k != 0 {
+                    *insn += 1;
+                }
+            }
+            *insn += 1; // call
+            *insn += 2; // jsge, xor; then `*insn = exit` without ++
+        }
+        let len = prog.len();
+        let mut seen_ld_abs = false;
+        let mut addrs: Option<Vec<i64>> = None;
+        for pass in 0..3 {
+            if pass == 1 {
+                addrs = Some(vec![0; len]); // kcalloc
+            }
+            let mut new_insn: i64 = if pass > 0 && seen_ld_abs { 7 } else { 3 };
+            for i in 0..len {
+                if let Some(a) = addrs.as_mut() {
+                    a[i] = new_insn;
+                }
+                let fp = prog[i];
+                let mut insn: i64 = 0;
+                let emit = |target: usize, insn: i64| -> Result<(), (usize, bool)> {
+                    let mut off = match &addrs {
+                        Some(a) => a[target] - a[i] - 1,
+                        None => 0,
+                    };
+                    off -= insn;
+                    if !(-32768..=32767).contains(&off) {
+                        return Err((i, pass == 1));
+                    }
+                    Ok(())
+                };
+                match fp.code {
+                    0x20 | 0x28 | 0x30 if fp.k >= SKF_AD_OFF => {
+                        insn += match fp.k - SKF_AD_OFF {
+                            0 | 60 => 1,
+                            4 => 1,
+                            8 | 28 => 3,
+                            12 | 16 | 36 | 52 | 56 => 3,
+                            48 => 2,
+                            _ => 0,
+                        };
+                    }
+                    0x20 | 0x28 | 0x30 | 0x40 | 0x48 | 0x50 => {
+                        ld_abs(fp.code, fp.k, &mut insn);
+                        seen_ld_abs = true;
+                    }
+                    0x3c | 0x9c => insn += 4,
+                    0x05 => emit(i + fp.k as usize + 1, insn)?,
+                    0x15 | 0x1d | 0x25 | 0x2d | 0x35 | 0x3d | 0x45 | 0x4d => {
+                        if fp.code & BPF_X == 0 && (fp.k as i32) < 0 {
+                            insn += 1;
+                        }
+                        let op = fp.code & 0xf0;
+                        if fp.jf == 0 {
+                            emit(i + fp.jt as usize + 1, insn)?;
+                        } else if fp.jt == 0 && op != BPF_JSET {
+                            emit(i + fp.jf as usize + 1, insn)?;
+                        } else {
+                            emit(i + fp.jt as usize + 1, insn)?;
+                            insn += 1;
+                            emit(i + fp.jf as usize + 1, insn)?;
+                        }
+                    }
+                    0xb1 => {
+                        seen_ld_abs = true;
+                        insn += 1;
+                        ld_abs(BPF_LD | BPF_B | BPF_ABS, fp.k, &mut insn);
+                        insn += 1;
+                        insn += 4;
+                    }
+                    0x06 => insn += 1,
+                    _ => {}
+                }
+                new_insn += insn + 1;
+            }
+            if pass == 0 {
+                assert_eq!(
+                    new_insn + if seen_ld_abs { 4 } else { 0 },
+                    crate::budget::classic_ebpf_len(prog) as i64,
+                    "{prog:?}"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn repeated(code: u16, n: usize) -> Vec<SockFilter> {
+        let mut p = vec![ja(n as u32)];
+        p.extend(core::iter::repeat_n(stmt(code, 0), n));
+        p.push(stmt(RET_K, 1));
+        p
+    }
+
+    /// The thresholds measured on Linux 6.18 with `ja N; N × insn; ret #1`
+    /// (and test_bpf's "BPF_MAXINSNS: jump over MSH").
+    #[test]
+    fn long_converted_jumps_match_kernel_measurements() {
+        for (code, last_ok) in [(0xb1u16, 1820usize), (0x30, 2730), (0x20, 2520)] {
+            let p = repeated(code, last_ok);
+            assert_eq!(verify(&p, Mode::Classic), Ok(()), "{code:#x}");
+            assert_eq!(ref_convert(&p), Ok(()));
+            let p = repeated(code, last_ok + 1);
+            let e = verify(&p, Mode::Classic);
+            assert_eq!(
+                e,
+                Err(VerifyError::at(0, Rule::ConvertedJumpTooLong)),
+                "{code:#x}"
+            );
+            assert_eq!(ref_convert(&p), Err((0, false)));
+            // Seccomp rewrites `ld [k]` into one instruction and refuses
+            // the other packet loads.
+            let want = if code == LD_W_ABS {
+                Ok(())
+            } else {
+                Err(VerifyError::at(1, Rule::NotAllowedInSeccomp))
+            };
+            assert_eq!(verify(&p, Mode::Seccomp), want);
+        }
+        // A jump placed past eBPF instruction 32767 fails even with offset
+        // 0 (measured: 1820 × ldxb then `ja 0` accepted, 1821 refused).
+        for (n, ok) in [(1820usize, true), (1821, false)] {
+            let mut p = vec![stmt(0xb1, 0); n];
+            p.extend([ja(0), stmt(RET_K, 1)]);
+            let want = if ok {
+                Ok(())
+            } else {
+                Err(VerifyError::at(n, Rule::ConvertedJumpTooLate))
+            };
+            assert_eq!(verify(&p, Mode::Classic), want, "{n}");
+        }
+        let e = VerifyError::at(0, Rule::ConvertedJumpTooLong);
+        assert_eq!(
+            std::format!("{e}"),
+            "insn 0: after conversion to eBPF the jump spans more than 32767 eBPF \
+             instructions (its 16-bit offset overflows) (kernel: EINVAL)"
+        );
+    }
+
+    /// The first remapping pass (positions) fails before the second
+    /// (offsets) looks at any jump, whatever their order.
+    #[test]
+    fn late_jumps_are_reported_before_long_ones() {
+        let n = 1822;
+        let mut p = vec![ja(n as u32)];
+        p.extend(vec![stmt(0xb1, 0); n]);
+        p.extend([ja(0), stmt(RET_K, 1)]);
+        assert_eq!(ref_convert(&p), Err((n + 1, true)));
+        assert_eq!(
+            verify(&p, Mode::Classic),
+            Err(VerifyError::at(n + 1, Rule::ConvertedJumpTooLate))
+        );
+        // The second jump of `jset` sits one past the first; a negative k
+        // adds a `mov32` in front.
+        for (jump, slot) in [
+            (jeq(0, 0, 1), 0),
+            (SockFilter::jump(0x45, 0, 0, 1), 1),
+            (jeq(0x8000_0000, 1, 0), 1),
+            (SockFilter::jump(0x45, 0x8000_0000, 1, 1), 2),
+        ] {
+            // 7 + 18 * 1820 = 32767: the jump's first eBPF instruction.
+            let mut p = vec![stmt(0xb1, 0); 1820];
+            p.extend([jump, stmt(RET_K, 1), stmt(RET_K, 2)]);
+            let want = if slot == 0 {
+                Ok(())
+            } else {
+                Err(VerifyError::at(1820, Rule::ConvertedJumpTooLate))
+            };
+            assert_eq!(verify(&p, Mode::Classic), want, "{jump:?}");
+            assert_eq!(ref_convert(&p).is_ok(), slot == 0);
+        }
+        // The same instructions are fine for seccomp, where `ld [0]` is one
+        // eBPF instruction: seccomp acceptance does not imply classic.
+        let p = repeated(LD_W_ABS, 2521);
+        assert_eq!(verify(&p, Mode::Seccomp), Ok(()));
+        assert_eq!(
+            verify(&p, Mode::Classic),
+            Err(VerifyError::at(0, Rule::ConvertedJumpTooLong))
+        );
+    }
+
+    /// A random long socket filter, mostly packet loads, with jumps of
+    /// every shape (long `ja`s included), always passing `bpf_check_classic`.
+    fn random_long_program(r: &mut Rng) -> Vec<SockFilter> {
+        let len = 2000 + r.below(2097) as usize;
+        // Jumps everywhere, or only early (so that long `ja`s are not
+        // preceded by the failure of a late jump).
+        let jumps_before = if r.below(2) == 0 { len } else { len / 4 };
+        let mut p = Vec::with_capacity(len);
+        for pc in 0..len - 1 {
+            let room = (len - pc - 2) as u64;
+            let k = match r.below(6) {
+                0 => 0,
+                1 => r.below(64) as u32,
+                2 => 0x8000 + r.below(4) as u32,
+                3 => SKF_AD_OFF + 4 * r.below(16) as u32,
+                4 => 0xfff0_0000,
+                _ => r.next() as u32,
+            };
+            let pick = match r.below(20) {
+                15..=17 if pc >= jumps_before => 0,
+                x => x,
+            };
+            let f = match pick {
+                0..=14 => {
+                    let code =
+                        [0x20, 0x28, 0x30, 0x40, 0x48, 0x50, 0xb1, 0xb1][r.below(8) as usize];
+                    // Only known ancillary offsets for absolute loads.
+                    let k = if code & 0xe0 == BPF_ABS && k >= SKF_AD_OFF && !known_ancillary(k) {
+                        0
+                    } else {
+                        k
+                    };
+                    stmt(code, k)
+                }
+                15 | 16 => {
+                    let code =
+                        [0x15, 0x1d, 0x25, 0x2d, 0x35, 0x3d, 0x45, 0x4d][r.below(8) as usize];
+                    let jt = r.below(room.min(255) + 1) as u8;
+                    let jf = if r.below(3) == 0 {
+                        0
+                    } else {
+                        r.below(room.min(255) + 1) as u8
+                    };
+                    SockFilter::jump(code, k, jt, jf)
+                }
+                17 => ja(r.below(room + 1) as u32),
+                18 if r.below(2) == 0 => stmt(0x3c, 0),
+                18 => stmt(RET_K, k),
+                _ => stmt([0x07, 0x87, 0x00, 0x04, 0x80][r.below(5) as usize], k),
+            };
+            p.push(f);
+        }
+        p.push(stmt(RET_A, 0));
+        p
+    }
+
+    #[test]
+    fn converted_jump_check_agrees_with_a_transliteration_of_the_kernel() {
+        let seed = 0x5eed_c0de;
+        let mut r = Rng(seed);
+        let mut seen = std::collections::HashMap::new();
+        for i in 0..600 {
+            let p = random_long_program(&mut r);
+            let got = verify(&p, Mode::Classic);
+            let want = ref_convert(&p).map_err(|(pc, late)| {
+                let rule = if late {
+                    Rule::ConvertedJumpTooLate
+                } else {
+                    Rule::ConvertedJumpTooLong
+                };
+                VerifyError::at(pc, rule)
+            });
+            assert_eq!(got, want, "seed {seed:#x} case {i}");
+            *seen.entry(got.map_err(|e| e.rule)).or_insert(0) += 1;
+        }
+        for outcome in [
+            Ok(()),
+            Err(Rule::ConvertedJumpTooLate),
+            Err(Rule::ConvertedJumpTooLong),
+        ] {
+            assert!(seen.get(&outcome).copied().unwrap_or(0) >= 30, "{seen:?}");
+        }
+    }
+
+    /// Why seccomp mode skips the check: after `seccomp_check_filter` no
+    /// instruction converts to more than 5 eBPF instructions, so a seccomp
+    /// filter converts to at most 3 + 5 × 4096 = 20483 < 32768.
+    #[test]
+    fn seccomp_filters_never_reach_the_converted_jump_limit() {
+        let mut worst = 0;
+        for code in SECCOMP_CODES {
+            for k in [0, 1, 0x7fff_ffff, 0x8000_0000, u32::MAX] {
+                for (jt, jf) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                    let f = SockFilter::jump(code, k, jt, jf);
+                    worst = worst.max(crate::budget::ebpf_len(&[f], false) - 3);
+                }
+            }
+        }
+        assert_eq!(worst, 5);
+        assert!(3 + worst * BPF_MAXINSNS <= EBPF_OFF_MAX + 1);
+        // The longest seccomp filter: 4095 × `div x` and `ret a`.
+        let mut p = vec![stmt(BPF_ALU | BPF_DIV | BPF_X, 0); BPF_MAXINSNS];
+        p[0] = ja(BPF_MAXINSNS as u32 - 2);
+        p[BPF_MAXINSNS - 1] = stmt(RET_A, 0);
+        assert_eq!(verify(&p, Mode::Seccomp), Ok(()));
+        assert_eq!(verify(&p, Mode::Classic), Ok(()));
     }
 }

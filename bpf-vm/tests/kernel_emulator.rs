@@ -430,7 +430,7 @@ fn stack_model_matches_kernel_stacked_filters() {
                 Err(e) => {
                     seen.rejected += 1;
                     // The kernel refuses the oldest invalid filter (they are
-                    // installed oldest first); run_stack names the newest.
+                    // installed oldest first); run_stack must name it too.
                     let oldest_index = refs.len() - 1 - e.filter;
                     if Some(oldest_index) != first_invalid {
                         blame_differs += 1;
@@ -460,6 +460,10 @@ fn stack_model_matches_kernel_stacked_filters() {
         start.elapsed()
     );
     report("stacked filters vs kernel", seed, n, &bad);
+    assert_eq!(
+        blame_differs, 0,
+        "run_stack must name the oldest invalid filter, the one the kernel refuses"
+    );
     assert!(
         seen.allowed > 0 && seen.errno > 0 && seen.trapped > 0 && seen.killed > 0,
         "the generator missed a case: {seen:?}"

@@ -19,6 +19,7 @@ use std::sync::mpsc;
 
 use bpf_asm::insn::{SockFilter, CLASSIC_CODES};
 use bpf_asm::seccomp::SECCOMP_RET_ALLOW;
+use bpf_vm::budget::classic_insn_len;
 use bpf_vm::verify::{verify, Mode, VerifyError};
 use support::gen;
 use support::kernel::{self, child_role, reexec, SKIP_MSG};
@@ -360,4 +361,341 @@ fn classic_verifier_matches_kernel_on_long_converted_jumps() {
         }
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+// ---- The jump-offset limit of `bpf_convert_filter`, at its boundary. ----
+
+/// The largest eBPF jump offset, and the last eBPF position a jump may
+/// occupy (the kernel's first conversion pass).
+const EBPF_LIMIT: usize = 32767;
+/// eBPF prologue of a socket filter with packet loads.
+const PACKET_PROLOGUE: usize = 7;
+
+/// Instructions whose conversion length the boundary cases check: every
+/// classic opcode, packet loads at every kind of offset (zero, small,
+/// past the 16-bit `ldx` offset, negative `SKF_NET_OFF`/`SKF_LL_OFF`, any
+/// ancillary), conditional jumps with `k` that sign-extends and every
+/// `jt`/`jf` shape.
+fn subjects() -> Vec<SockFilter> {
+    let s = SockFilter::stmt;
+    let mut v = Vec::new();
+    let packet_k = [
+        0u32,
+        1,
+        14,
+        0x7fff,
+        0x8000,
+        0x7fff_ffff,
+        0x8000_0000,
+        0xfff0_0000,
+        0xffe0_0000,
+        0xffff_efff,
+    ];
+    for code in [0x20u16, 0x28, 0x30, 0xb1] {
+        v.extend(packet_k.iter().map(|&k| s(code, k)));
+    }
+    for code in [0x40u16, 0x48, 0x50] {
+        v.extend([0u32, 5, 0x8000, 0xffff_ffff].iter().map(|&k| s(code, k)));
+    }
+    // Every ancillary load in every size, and `ldxb` at an ancillary offset
+    // (a plain, negative byte load there).
+    for off in (0..64).step_by(4) {
+        for code in [0x20u16, 0x28, 0x30, 0xb1] {
+            v.push(s(code, 0xffff_f000 + off));
+        }
+    }
+    for code in CLASSIC_CODES {
+        let k = match code {
+            0x34 | 0x94 => 3, // div, mod #k: not 0
+            0x64 | 0x74 => 5, // shifts: below 32
+            0x02 | 0x03 | 0x60 | 0x61 => 7,
+            0x05 => 0,
+            _ => 0x1234,
+        };
+        v.push(s(code, k));
+    }
+    for code in [0x15u16, 0x1d, 0x25, 0x2d, 0x35, 0x3d, 0x45, 0x4d] {
+        for k in [0u32, 0x8000_0000] {
+            for (jt, jf) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+                v.push(SockFilter::jump(code, k, jt, jf));
+            }
+        }
+    }
+    v
+}
+
+/// Packet loads of 12 to 21 eBPF instructions: the bulk that lets a
+/// 4096-instruction program reach 32768 eBPF instructions.
+fn heavy(rng: &mut Rng) -> SockFilter {
+    let code = rng.pick(&[0x20u16, 0x28, 0x30, 0xb1]);
+    let k = rng.pick(&[0u32, 2, 30, 0x8000, 0x1_0000, 0xfff0_0000]);
+    SockFilter::stmt(code, k)
+}
+
+/// Instructions the model counts as one eBPF instruction, to land exactly.
+fn single(rng: &mut Rng) -> SockFilter {
+    let s = SockFilter::stmt;
+    rng.pick(&[s(0x07, 0), s(0x87, 0), s(0x00, 9), s(0x04, 1), s(0x80, 0)])
+}
+
+/// A shuffled body of `copies` × `subject`, heavy packet loads and single
+/// instructions whose modelled eBPF length is exactly `target`, or `None`
+/// when `target` cannot be met.
+fn body(
+    rng: &mut Rng,
+    subject: SockFilter,
+    copies: usize,
+    target: usize,
+) -> Option<Vec<SockFilter>> {
+    let mut body = vec![subject; copies];
+    let mut len = copies * classic_insn_len(subject);
+    while len + 21 < target {
+        let h = heavy(rng);
+        len += classic_insn_len(h);
+        body.push(h);
+    }
+    while len < target {
+        let f = single(rng);
+        assert_eq!(classic_insn_len(f), 1);
+        len += 1;
+        body.push(f);
+    }
+    if len != target {
+        return None;
+    }
+    // Fisher-Yates: the subject copies spread among the rest.
+    for i in (1..body.len()).rev() {
+        let j = rng.below(i as u64 + 1) as usize;
+        body.swap(i, j);
+    }
+    Some(body)
+}
+
+/// What one boundary case is meant to probe.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Probe {
+    /// `ja` over a body whose modelled eBPF length is 32767 + d.
+    Offset,
+    /// A jump whose (last) eBPF jump the model places at 32767 + d.
+    Position,
+}
+
+/// One boundary case for `subject`: `d` is 0 (the last accepted value
+/// by the model) or 1 (the first rejected one).
+fn boundary_case(
+    rng: &mut Rng,
+    subject: SockFilter,
+    probe: Probe,
+    d: usize,
+) -> Option<Vec<SockFilter>> {
+    let per = classic_insn_len(subject);
+    // Enough copies that a length error of one shifts the boundary, few
+    // enough that the body stays under 4096 classic instructions.
+    let copies = rng.range(1, (12_000 / per).min(600));
+    // Scratch loads need written cells: `st M[0..16)` first.
+    let scratch: Vec<SockFilter> = if matches!(subject.code, 0x60 | 0x61) {
+        (0..16).map(|i| SockFilter::stmt(0x02, i)).collect()
+    } else {
+        Vec::new()
+    };
+    let mut prog = scratch.clone();
+    match probe {
+        Probe::Offset => {
+            let body = body(rng, subject, copies, EBPF_LIMIT + d)?;
+            prog.push(SockFilter::stmt(0x05, body.len() as u32));
+            prog.extend(body);
+            prog.push(SockFilter::stmt(0x06, 1));
+        }
+        Probe::Position => {
+            // The jump under test: `ja`, or a conditional jump of any shape.
+            let jump = if rng.chance(1, 5) {
+                SockFilter::stmt(0x05, rng.below(3) as u32)
+            } else {
+                let code = rng.pick(&[0x15u16, 0x1d, 0x25, 0x2d, 0x35, 0x3d, 0x45, 0x4d]);
+                let k = rng.pick(&[0u32, 7, 0x8000_0000, 0xffff_ffff]);
+                SockFilter::jump(code, k, rng.below(3) as u8, rng.below(3) as u8)
+            };
+            // Where its last eBPF jump sits within its conversion.
+            let neg = jump.code & 0x08 == 0 && jump.code != 0x05 && (jump.k as i32) < 0;
+            let two = jump.code != 0x05 && classic_insn_len(jump) == 2 + usize::from(neg);
+            let last_slot = usize::from(neg) + usize::from(two);
+            let before =
+                PACKET_PROLOGUE + scratch.iter().map(|f| classic_insn_len(*f)).sum::<usize>();
+            let body = body(
+                rng,
+                subject,
+                copies,
+                (EBPF_LIMIT + d).checked_sub(before + last_slot)?,
+            )?;
+            prog.extend(body);
+            prog.push(jump);
+            prog.extend([1, 2, 3].map(|k| SockFilter::stmt(0x06, k)));
+        }
+    }
+    (prog.len() <= 4096).then_some(prog)
+}
+
+/// A random long socket filter over a mix of packet loads (and every
+/// other kind of instruction) with jumps of every shape, long `ja`s
+/// included; sometimes jumps only in its first quarter, so that long `ja`s
+/// are not preceded by a jump past eBPF instruction 32767.
+fn long_mix(rng: &mut Rng, subjects: &[SockFilter]) -> Vec<SockFilter> {
+    let len = rng.range(1500, 4096);
+    let jumps_before = if rng.chance(1, 2) { len } else { len / 4 };
+    let mut p: Vec<SockFilter> = (0..16).map(|i| SockFilter::stmt(0x02, i)).collect();
+    while p.len() < len - 1 {
+        let pc = p.len();
+        let room = (len - pc - 2) as u32;
+        let f = match rng.below(10) {
+            0..=5 => heavy(rng),
+            6 if pc < jumps_before => SockFilter::stmt(0x05, rng.below(room as u64 + 1) as u32),
+            7 if pc < jumps_before => {
+                let code = rng.pick(&[0x15u16, 0x1d, 0x25, 0x2d, 0x35, 0x3d, 0x45, 0x4d]);
+                let k = rng.pick(&[0u32, 7, 0x8000_0000]);
+                let jt = rng.below(room.min(255) as u64 + 1) as u8;
+                let jf = rng.below(room.min(255) as u64 + 1) as u8;
+                SockFilter::jump(code, k, jt, jf)
+            }
+            _ => {
+                let f = rng.pick(subjects);
+                if f.code & 0x07 == 0x05 {
+                    continue; // subject jumps assume a next instruction
+                }
+                f
+            }
+        };
+        p.push(f);
+    }
+    p.push(SockFilter::stmt(0x06, 1));
+    p
+}
+
+/// `bpf_convert_filter` against the model at the limits of eBPF's 16-bit
+/// jump offsets, for every classic opcode (and packet-load offset kind):
+/// each subject instruction is repeated inside a body of packet loads
+/// tuned so that, by `classic_insn_len`, a `ja` over it spans exactly
+/// 32767 or 32768 eBPF instructions, or a jump after it sits at eBPF
+/// position 32767 or 32768. A conversion length that is off by one for
+/// any subject moves the kernel's verdict across the boundary.
+#[test]
+fn classic_verifier_matches_kernel_at_converted_jump_limits() {
+    let sock = Socket::udp();
+    if sock.attach(&[SockFilter::stmt(0x06, 0xffff)]).is_err() {
+        println!("skipped: SO_ATTACH_FILTER unavailable");
+        return;
+    }
+    let seed = rng::seed(
+        "converted jump limits (SO_ATTACH_FILTER)",
+        0xc0de_0ff5_0000_0001,
+    );
+    let mut rng = Rng::new(seed);
+    let rounds = cases("BPF_VM_CONVERT_ROUNDS", 1);
+    let start = std::time::Instant::now();
+    let mut mismatches = Vec::new();
+    let mut outcomes = BTreeMap::<(Probe, usize, String), usize>::new();
+    let mut codes = BTreeMap::<u16, usize>::new();
+    let mut n = 0;
+    for _ in 0..rounds {
+        for subject in subjects() {
+            for probe in [Probe::Offset, Probe::Position] {
+                for d in [0, 1] {
+                    let Some(prog) = boundary_case(&mut rng, subject, probe, d) else {
+                        continue;
+                    };
+                    n += 1;
+                    *codes.entry(subject.code).or_default() += 1;
+                    let kernel = match sock.attach(&prog) {
+                        // Converted, then over the socket's option memory.
+                        Err(libc::ENOMEM) => Ok(()),
+                        other => other,
+                    };
+                    let verdict = verify(&prog, Mode::Classic);
+                    let rule = match verdict {
+                        Ok(()) => "accepted".to_string(),
+                        Err(e) => format!("{:?}", e.rule),
+                    };
+                    *outcomes.entry((probe, d, rule)).or_default() += 1;
+                    if kernel != ours(&prog, Mode::Classic) {
+                        eprintln!(
+                            "subject {subject:?} ({} eBPF insns), {probe:?} +{d}",
+                            classic_insn_len(subject)
+                        );
+                        mismatches.push(Mismatch {
+                            prog,
+                            kernel,
+                            ours: verdict,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    // Random long mixes, not tuned to the limits.
+    let all = subjects();
+    let mut mixes = BTreeMap::<String, usize>::new();
+    let n_mix = cases("BPF_VM_CONVERT_MIXES", 300);
+    for _ in 0..n_mix {
+        let prog = long_mix(&mut rng, &all);
+        n += 1;
+        let kernel = match sock.attach(&prog) {
+            Err(libc::ENOMEM) => Ok(()),
+            other => other,
+        };
+        let verdict = verify(&prog, Mode::Classic);
+        let rule = match verdict {
+            Ok(()) => "accepted".to_string(),
+            Err(e) => format!("{:?}", e.rule),
+        };
+        *mixes.entry(rule).or_default() += 1;
+        if kernel != ours(&prog, Mode::Classic) {
+            mismatches.push(Mismatch {
+                prog,
+                kernel,
+                ours: verdict,
+            });
+        }
+    }
+    println!(
+        "converted jump limits: {n} programs in {:.2?}; boundary outcomes {outcomes:?}; \
+         random long mixes {mixes:?}",
+        start.elapsed()
+    );
+    report_mismatches("converted jump limits vs kernel", seed, n, &mismatches);
+    let missing: Vec<_> = CLASSIC_CODES
+        .iter()
+        .filter(|c| !codes.contains_key(c))
+        .collect();
+    assert!(missing.is_empty(), "opcodes never probed: {missing:x?}");
+    // Each probe lands on both sides of its limit, for the reason probed.
+    for (probe, rule) in [
+        (Probe::Offset, "ConvertedJumpTooLong"),
+        (Probe::Position, "ConvertedJumpTooLate"),
+    ] {
+        let count = |d: usize, r: &str| {
+            outcomes
+                .get(&(probe, d, r.to_string()))
+                .copied()
+                .unwrap_or(0)
+        };
+        assert!(
+            count(0, "accepted") > 50,
+            "{probe:?}: too few accepted at the limit"
+        );
+        assert!(
+            count(1, rule) > 50,
+            "{probe:?}: too few {rule} past the limit"
+        );
+        if n_mix >= 300 {
+            assert!(
+                mixes.get(rule).copied().unwrap_or(0) >= 10,
+                "mixes: {mixes:?}"
+            );
+        }
+    }
+    if n_mix >= 300 {
+        assert!(
+            mixes.get("accepted").copied().unwrap_or(0) >= 10,
+            "mixes: {mixes:?}"
+        );
+    }
 }

@@ -31,8 +31,11 @@ pub use policy_semantics::policy_semantics;
 pub use policy_text::policy_text;
 pub use verifier_emulator::verifier_emulator;
 
+/// A target body: takes the fuzzer's bytes, panics on a violated property.
+pub type Body = fn(&[u8]);
+
 /// The fuzz targets by name, with their bodies.
-pub const TARGETS: [(&str, fn(&[u8])); 4] = [
+pub const TARGETS: [(&str, Body); 4] = [
     ("asm_text", asm_text),
     ("verifier_emulator", verifier_emulator),
     ("policy_semantics", policy_semantics),

@@ -201,8 +201,14 @@ pub fn check(case: &Case) {
     if seccomp.is_err() {
         return;
     }
+    // Only the conversion limit of socket filters (packet loads convert to
+    // many eBPF instructions, seccomp's `ld [k]` to one) can differ.
     assert!(
-        classic.is_ok(),
+        classic.is_ok()
+            || classic.is_err_and(|e| matches!(
+                e.rule,
+                bpf_vm::Rule::ConvertedJumpTooLate | bpf_vm::Rule::ConvertedJumpTooLong
+            )),
         "seccomp accepts what the classic checks reject: {classic:?}\n{prog:?}"
     );
     let data = &case.data;

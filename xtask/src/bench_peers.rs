@@ -1,14 +1,614 @@
-//! (Not written yet.)
+//! `cargo xtask bench-peers [--quick] [--profile FILE]...`: our policy
+//! compiler side by side with libseccomp and seccompiler on real OCI/Docker
+//! profiles.
+//!
+//! Each profile is loaded the way Docker hands it to runc on x86_64
+//! (Docker's default capabilities, the running kernel's version for
+//! `minKernel`), for x86_64 and i386 (x32 calls are refused as a bad
+//! architecture by every side). Names the installed libseccomp does not know
+//! are dropped from our policy too, as runc drops them, so the decisions are
+//! comparable. Then it is compiled by:
+//!
+//! * us, in every layout (`auto` says which one it picked);
+//! * libseccomp (`libseccomp.so.2`, opened at run time) at
+//!   `SCMP_FLTATR_CTL_OPTIMIZE` 1 (linear) and 2 (binary tree), with the
+//!   rules runc adds;
+//! * the `seccompiler` crate, when the profile fits its model (one match
+//!   action, one architecture; see the `seccompiler_peer` module).
+//!
+//! For each program the table gives its size, the instructions executed
+//! (mean and maximum over x86_64 syscall numbers 0–1023 and the x32 range
+//! 0x40000000–0x400003ff, mean over the defined i386 syscalls; five argument
+//! sets each), how many syscalls the kernel's action cache allows without
+//! running the filter (`bpf_vm::cache`), the compile time (median), and the
+//! number of calls on which its decision differs from our `auto` program
+//! (on x86_64 and i386 numbers, -1, a foreign architecture, and arguments at
+//! and around every constant of the profile). Our own programs are also
+//! checked against the reference semantics (`evaluate`).
+//!
+//! `--quick` checks decisions only (one profile, fewer inputs, one timing
+//! run) and exits 1 when libseccomp, if installed, decides differently.
 
+mod libseccomp;
+mod seccompiler_peer;
+
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use bpf_asm::policy::compile::{compile_resolved, CompileOptions, Layout};
+use bpf_asm::policy::eval::evaluate;
+use bpf_asm::policy::load::oci::{running_kernel, DOCKER_DEFAULT_CAPS};
+use bpf_asm::policy::load::{load_file, LoadOptions, OciOptions};
+use bpf_asm::policy::resolve::{resolve, ArchRules, Resolved};
+use bpf_asm::policy::{Action, Policy};
+use bpf_asm::seccomp::{AUDIT_ARCH_AARCH64, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
+use bpf_asm::{Arch, Endian, SockFilter};
+use bpf_vm::cache::{cache_bitmap, uprobe_exception};
+use bpf_vm::data::SeccompData;
+use bpf_vm::emu::Prepared;
+use bpf_vm::verify::{verify, Mode};
 
 use crate::DynError;
+use libseccomp::Libseccomp;
 
 /// Flags of the command.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// A fast correctness pass (one profile, fewer inputs, no timing
+    /// repeats) that exits 1 when libseccomp decides differently from us.
+    #[arg(long)]
+    pub quick: bool,
+    /// An OCI/Docker JSON profile (repeatable; default: the Docker, Podman
+    /// and Flatpak profiles of the shared corpus).
+    #[arg(long = "profile", value_name = "FILE")]
+    pub profiles: Vec<PathBuf>,
+}
+
+/// The corpus profiles compared by default.
+const DEFAULT_PROFILES: [&str; 3] = [
+    "docker/default.json",
+    "podman/seccomp.json",
+    "flatpak/flatpak-docker-seccomp.json",
+];
+
+/// One call: `(audit_arch, nr, args)`.
+type Call = (u32, u32, [u64; 6]);
+
+/// Which calls a peer's decisions are compared on.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Domain {
+    /// Every call.
+    All,
+    /// x86_64 calls without the x32 bit (seccompiler filters one
+    /// architecture and has no x32 check).
+    X86_64Only,
+}
+
+/// One compiler's result on one profile.
+struct Row {
+    name: String,
+    result: Result<Vec<SockFilter>, String>,
+    compile: Option<Duration>,
+    domain: Domain,
+}
+
+/// The measured columns of a row.
+struct Measured {
+    insns: usize,
+    mean_x86_64: f64,
+    max_x86_64: usize,
+    mean_i386: f64,
+    cache_x86_64: usize,
+    cache_i386: usize,
+    mismatches: usize,
+    compared: usize,
+}
+
+/// The inputs of one profile.
+struct Inputs {
+    /// x86_64 0..=1023 and the x32 range, five argument sets.
+    steps_x86_64: Vec<Call>,
+    /// Defined i386 syscalls, five argument sets.
+    steps_i386: Vec<Call>,
+    /// Everything the decisions are compared on.
+    decisions: Vec<Call>,
+}
+
+/// splitmix64.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+/// Argument values the profiles test (flags, families, personas) and edges.
+const INTERESTING: [u64; 14] = [
+    0,
+    1,
+    2,
+    8,
+    16,
+    40,
+    0x20008,
+    0x2_0000,
+    0x1000_0000,
+    0x7e02_0000,
+    0xffff_ffff,
+    0x1_0000_0000,
+    0x1_0000_0008,
+    u64::MAX,
+];
+
+/// Five argument sets: all zero, then four drawn from [`INTERESTING`] and
+/// random values (fixed seed).
+fn arg_sets(n: usize) -> Vec<[u64; 6]> {
+    let mut rng = Rng(0x5ecc_0bad);
+    let mut sets = vec![[0u64; 6]];
+    while sets.len() < n {
+        let mut args = [0u64; 6];
+        for a in &mut args {
+            let r = rng.next();
+            *a = if r.is_multiple_of(3) {
+                r
+            } else {
+                INTERESTING[(r >> 8) as usize % INTERESTING.len()]
+            };
+        }
+        sets.push(args);
+    }
+    sets
+}
+
+/// Calls at and around every condition constant of `resolved`, for the
+/// syscalls that have conditions.
+fn constant_calls(resolved: &Resolved) -> Vec<Call> {
+    let mut calls = Vec::new();
+    for rules in &resolved.arches {
+        let audit = rules.arch.audit_arch();
+        for r in &rules.rules {
+            for c in &r.conditions {
+                let vs = [
+                    c.value,
+                    c.value.wrapping_add(1),
+                    c.value.wrapping_sub(1),
+                    !c.value,
+                ]
+                .into_iter()
+                .chain(c.mask.into_iter().flat_map(|m| [m, m & c.value, !m]));
+                for v in vs {
+                    for &nr in &r.nrs {
+                        let mut args = [0u64; 6];
+                        for o in &r.conditions {
+                            args[usize::from(o.arg).min(5)] = o.value;
+                        }
+                        args[usize::from(c.arg).min(5)] = v;
+                        calls.push((audit, nr, args));
+                    }
+                }
+            }
+        }
+    }
+    calls
+}
+
+fn inputs(resolved: &Resolved, quick: bool) -> Inputs {
+    let sets = arg_sets(if quick { 2 } else { 5 });
+    let x32_end = if quick { 0x4000_0040 } else { 0x4000_0400 };
+    let mut steps_x86_64 = Vec::new();
+    for nr in (0..1024u32).chain(X32_SYSCALL_BIT..x32_end) {
+        for a in &sets {
+            steps_x86_64.push((AUDIT_ARCH_X86_64, nr, *a));
+        }
+    }
+    let mut steps_i386 = Vec::new();
+    for (nr, _) in Arch::X86.syscalls() {
+        for a in &sets {
+            steps_i386.push((AUDIT_ARCH_I386, nr, *a));
+        }
+    }
+    let mut decisions = steps_x86_64.clone();
+    decisions.extend(&steps_i386);
+    if !quick {
+        for nr in 0..1024u32 {
+            for a in &sets {
+                decisions.push((AUDIT_ARCH_I386, nr, *a));
+            }
+        }
+    }
+    for a in &sets {
+        decisions.push((AUDIT_ARCH_X86_64, u32::MAX, *a));
+        decisions.push((AUDIT_ARCH_I386, u32::MAX, *a));
+        decisions.push((AUDIT_ARCH_AARCH64, 63, *a));
+    }
+    decisions.extend(constant_calls(resolved));
+    Inputs {
+        steps_x86_64,
+        steps_i386,
+        decisions,
+    }
+}
+
+/// The workspace root (the parent of `xtask/`).
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// Times `f`: once when `quick`, else repeatedly (at least 3 runs, until
+/// 300 ms or 200 runs); returns the last result and the median time.
+fn timed<T>(quick: bool, mut f: impl FnMut() -> T) -> (T, Duration) {
+    let mut times = Vec::new();
+    let start = Instant::now();
+    loop {
+        let t = Instant::now();
+        let out = f();
+        times.push(t.elapsed());
+        let enough = quick
+            || (times.len() >= 3 && start.elapsed() >= Duration::from_millis(300))
+            || times.len() >= 200;
+        if enough {
+            times.sort();
+            return (out, times[times.len() / 2]);
+        }
+    }
+}
+
+/// Syscalls of `rules` (numbers within the cache's range) that every call
+/// allows whatever the arguments, plus the uprobe syscalls the kernel always
+/// caches: the most the action cache can hold.
+fn always_allowed(rules: &ArchRules, default: Action) -> usize {
+    let last = rules.arch.syscall_range().1.min(1023);
+    let audit = rules.arch.audit_arch();
+    (0..=last)
+        .filter(|&nr| {
+            if uprobe_exception(nr, audit) {
+                return true;
+            }
+            let mut chain = rules.rules_for(nr).peekable();
+            if chain.peek().is_none() {
+                return default == Action::Allow;
+            }
+            let mut unconditional = false;
+            for r in chain {
+                if r.action != Action::Allow {
+                    return false;
+                }
+                unconditional |= r.is_unconditional();
+            }
+            unconditional || default == Action::Allow
+        })
+        .count()
+}
+
+fn endian(audit: u32) -> Endian {
+    Arch::from_audit(audit).map_or(Endian::Little, |a| a.endian())
+}
+
+fn run_prog(p: &Prepared, call: &Call) -> (u32, usize) {
+    let (arch, nr, args) = *call;
+    let o = p.run(
+        &SeccompData::new(nr as i32, arch).with_args(args),
+        endian(arch),
+    );
+    (o.ret, o.steps)
+}
+
+fn measure(
+    row: &Row,
+    prog: &[SockFilter],
+    reference: &[u32],
+    inputs: &Inputs,
+) -> Result<Measured, String> {
+    verify(prog, Mode::Seccomp).map_err(|e| format!("rejected by the verifier: {e}"))?;
+    let p = Prepared::new(prog).map_err(|e| format!("rejected by the verifier: {e}"))?;
+    let steps: Vec<usize> = inputs
+        .steps_x86_64
+        .iter()
+        .map(|c| run_prog(&p, c).1)
+        .collect();
+    let i386: Vec<usize> = inputs
+        .steps_i386
+        .iter()
+        .map(|c| run_prog(&p, c).1)
+        .collect();
+    let mean = |v: &[usize]| v.iter().sum::<usize>() as f64 / v.len().max(1) as f64;
+    let (mut mismatches, mut compared) = (0, 0);
+    for (call, &want) in inputs.decisions.iter().zip(reference) {
+        let (arch, nr, args) = *call;
+        if row.domain == Domain::X86_64Only
+            && (arch != AUDIT_ARCH_X86_64 || nr & X32_SYSCALL_BIT != 0)
+        {
+            continue;
+        }
+        compared += 1;
+        let got = run_prog(&p, call).0;
+        if got != want {
+            if mismatches < 3 {
+                eprintln!(
+                    "  {}: arch {arch:#x} nr {} args {args:x?}: {got:#x}, ours {want:#x}",
+                    row.name, nr as i32
+                );
+            }
+            mismatches += 1;
+        }
+    }
+    Ok(Measured {
+        insns: prog.len(),
+        mean_x86_64: mean(&steps),
+        max_x86_64: steps.iter().copied().max().unwrap_or(0),
+        mean_i386: mean(&i386),
+        cache_x86_64: cache_bitmap(&[prog], Arch::X86_64).len(),
+        cache_i386: cache_bitmap(&[prog], Arch::X86).len(),
+        mismatches,
+        compared,
+    })
+}
+
+fn fmt_time(d: Duration) -> String {
+    let us = d.as_secs_f64() * 1e6;
+    if us >= 1000.0 {
+        format!("{:.2} ms", us / 1000.0)
+    } else {
+        format!("{us:.0} µs")
+    }
+}
+
+/// Loads the profile for our compiler (x86_64 + i386, names libseccomp
+/// knows when it is installed).
+fn our_policy(
+    path: &Path,
+    kernel: (u32, u32),
+    lib: Option<&Libseccomp>,
+) -> Result<Policy, DynError> {
+    let opts = LoadOptions {
+        oci: OciOptions {
+            caps: DOCKER_DEFAULT_CAPS.iter().map(|c| c.to_string()).collect(),
+            kernel,
+            arch: Some(Arch::X86_64),
+        },
+        ..LoadOptions::default()
+    };
+    let mut policy = load_file(path, &opts)?;
+    policy
+        .arches
+        .retain(|a| matches!(a, Arch::X86_64 | Arch::X86));
+    if let Some(lib) = lib {
+        for r in &mut policy.rules {
+            r.syscalls.retain(|s| lib.resolve(&s.name).is_some());
+        }
+    }
+    Ok(policy)
+}
+
+/// Outcome of one profile: libseccomp decision mismatches (None: not run).
+fn profile(
+    path: &Path,
+    label: &str,
+    lib: Option<&Libseccomp>,
+    kernel: (u32, u32),
+    quick: bool,
+) -> Result<Option<usize>, DynError> {
+    eprintln!("{label}: loading");
+    let policy = our_policy(path, kernel, lib)?;
+    let resolved = resolve(&policy).map_err(|e| format!("{label}: {e}"))?;
+    let inputs = inputs(&resolved, quick);
+    let mut rows = Vec::new();
+    for layout in [
+        Layout::Auto,
+        Layout::Linear,
+        Layout::Bintree,
+        Layout::Ranges,
+    ] {
+        eprintln!("{label}: compiling with our {layout} layout");
+        let opts = CompileOptions {
+            layout,
+            profile: None,
+        };
+        let (result, t) = timed(quick, || compile_resolved(&resolved, &opts));
+        let name = match &result {
+            Ok(c) if layout == Layout::Auto => {
+                format!("ours, auto (= {})", c.layout)
+            }
+            _ => format!("ours, {layout}"),
+        };
+        rows.push(Row {
+            name,
+            result: result.map(|c| c.program).map_err(|e| e.to_string()),
+            compile: Some(t),
+            domain: Domain::All,
+        });
+    }
+    match lib {
+        Some(lib) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let json: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            let caps: Vec<String> = DOCKER_DEFAULT_CAPS.iter().map(|c| c.to_string()).collect();
+            let rules = libseccomp::profile_rules(lib, &json, &caps, kernel)?;
+            for (level, what) in [(1, "linear"), (2, "binary tree")] {
+                eprintln!("{label}: compiling with libseccomp, optimize {level}");
+                let (result, t) = timed(quick, || lib.build(&rules, level));
+                rows.push(Row {
+                    name: format!("libseccomp, optimize {level} ({what})"),
+                    result: result.map_err(|e| e.to_string()),
+                    compile: Some(t),
+                    domain: Domain::All,
+                });
+            }
+        }
+        None => {
+            for level in [1, 2] {
+                rows.push(Row {
+                    name: format!("libseccomp, optimize {level}"),
+                    result: Err("not installed (libseccomp.so.2 not found)".into()),
+                    compile: None,
+                    domain: Domain::All,
+                });
+            }
+        }
+    }
+    eprintln!("{label}: compiling with seccompiler");
+    let x86_64 = resolved
+        .arch(AUDIT_ARCH_X86_64)
+        .ok_or("the profile does not cover x86_64")?;
+    let (result, t) = timed(quick, || seccompiler_peer::build(x86_64, resolved.default));
+    let expressible = result.is_ok();
+    rows.push(Row {
+        name: "seccompiler 0.5 (x86_64 only)".into(),
+        result: result.map_err(|why| format!("not expressible: {why}")),
+        compile: expressible.then_some(t),
+        domain: Domain::X86_64Only,
+    });
+
+    // The reference decisions: our auto program, itself checked against
+    // the policy's meaning.
+    let auto = rows[0]
+        .result
+        .as_ref()
+        .map_err(|e| format!("our compiler failed: {e}"))?;
+    let auto_p = Prepared::new(auto).map_err(|e| format!("our program does not verify: {e}"))?;
+    eprintln!(
+        "{label}: emulating {} calls per program",
+        inputs.decisions.len()
+    );
+    let reference: Vec<u32> = inputs
+        .decisions
+        .iter()
+        .map(|c| run_prog(&auto_p, c).0)
+        .collect();
+    let wrong = inputs
+        .decisions
+        .iter()
+        .zip(&reference)
+        .filter(|((arch, nr, args), &got)| evaluate(&resolved, *arch, *nr, args).to_ret() != got)
+        .count();
+    if wrong > 0 {
+        return Err(
+            format!("{label}: our program differs from the policy on {wrong} calls").into(),
+        );
+    }
+
+    let cache_max_64 = resolved
+        .arch(AUDIT_ARCH_X86_64)
+        .map_or(0, |r| always_allowed(r, resolved.default));
+    let cache_max_32 = resolved
+        .arch(AUDIT_ARCH_I386)
+        .map_or(0, |r| always_allowed(r, resolved.default));
+    println!();
+    println!("### {label}");
+    println!();
+    println!(
+        "{} rules, {} x86_64 and {} i386 syscalls named; {cache_max_64} x86_64 and {cache_max_32} i386 syscalls allowed whatever the arguments (with the uprobe exception: the most the action cache can hold). Decisions compared on {} calls.",
+        policy.rules.len(),
+        resolved.arch(AUDIT_ARCH_X86_64).map_or(0, |r| r.syscall_count()),
+        resolved.arch(AUDIT_ARCH_I386).map_or(0, |r| r.syscall_count()),
+        inputs.decisions.len()
+    );
+    println!();
+    println!("| compiler | insns | mean steps x86_64 | max steps x86_64 | mean steps i386 | action cache x86_64 / i386 | compile time | decisions vs ours |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---|");
+    let mut lib_mismatch = lib.map(|_| 0);
+    for row in &rows {
+        let compile = row.compile.map_or("—".into(), fmt_time);
+        match &row.result {
+            Err(why) => println!("| {} | — | — | — | — | — | {compile} | {why} |", row.name),
+            Ok(prog) => match measure(row, prog, &reference, &inputs) {
+                Err(why) => println!(
+                    "| {} | {} | — | — | — | — | {compile} | {why} |",
+                    row.name,
+                    prog.len()
+                ),
+                Ok(m) => {
+                    if row.name.starts_with("libseccomp") {
+                        if let Some(n) = &mut lib_mismatch {
+                            *n += m.mismatches;
+                        }
+                    }
+                    let decisions = match (m.mismatches, row.domain) {
+                        (0, Domain::All) => "identical".to_string(),
+                        (0, Domain::X86_64Only) => format!(
+                            "identical on {} x86_64 calls (i386: kills the process; x32: no check)",
+                            m.compared
+                        ),
+                        (n, _) => format!("**{n} of {} differ**", m.compared),
+                    };
+                    println!(
+                        "| {} | {} | {:.1} | {} | {:.1} | {} / {} | {compile} | {decisions} |",
+                        row.name,
+                        m.insns,
+                        m.mean_x86_64,
+                        m.max_x86_64,
+                        m.mean_i386,
+                        m.cache_x86_64,
+                        m.cache_i386
+                    );
+                }
+            },
+        }
+    }
+    Ok(lib_mismatch)
+}
 
 /// Runs the command.
-pub fn run(_args: Args) -> Result<ExitCode, DynError> {
-    Err("this command is not implemented yet".into())
+pub fn run(args: Args) -> Result<ExitCode, DynError> {
+    let lib = Libseccomp::open();
+    if lib.is_none() {
+        eprintln!("note: libseccomp.so.2 not found (install libseccomp2): its rows are left empty");
+    }
+    let corpus = workspace_root().join("../shared/corpus/policies");
+    let mut profiles: Vec<(PathBuf, String)> = args
+        .profiles
+        .iter()
+        .map(|p| (p.clone(), p.display().to_string()))
+        .collect();
+    if profiles.is_empty() {
+        if !corpus.is_dir() {
+            return Err(format!(
+                "corpus not found at {}: pass profiles with --profile FILE",
+                corpus.display()
+            )
+            .into());
+        }
+        let n = if args.quick {
+            1
+        } else {
+            DEFAULT_PROFILES.len()
+        };
+        profiles = DEFAULT_PROFILES[..n]
+            .iter()
+            .map(|p| (corpus.join(p), (*p).to_string()))
+            .collect();
+    }
+    let kernel = running_kernel().unwrap_or((6, 1));
+    println!(
+        "Profiles loaded as Docker does on x86_64: default capabilities, kernel {}.{} for `minKernel`, \
+         architectures x86_64 and i386. Steps: instructions executed, over x86_64 syscall numbers \
+         0–1023 and 0x40000000–0x{:x} (x32) and over the defined i386 syscalls, with {} argument sets each. \
+         Action cache: syscalls the kernel allows without running the filter (x86_64 / i386). \
+         Compile time: median of repeated runs, from the parsed profile to the program.",
+        kernel.0,
+        kernel.1,
+        if args.quick { 0x4000_003f } else { 0x4000_03ff },
+        if args.quick { 2 } else { 5 },
+    );
+    let mut mismatches = 0;
+    for (path, label) in &profiles {
+        if let Some(n) = profile(path, label, lib.as_ref(), kernel, args.quick)? {
+            mismatches += n;
+        }
+    }
+    if args.quick && mismatches > 0 {
+        eprintln!("error: libseccomp decides differently from us on {mismatches} calls");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
 }

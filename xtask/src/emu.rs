@@ -80,7 +80,11 @@ pub struct Args {
 /// Runs the command.
 pub fn run(args: Args) -> Result<ExitCode, DynError> {
     let prog = load_program(&args.prog, args.input)?;
-    let name = if args.prog == "-" { "<stdin>" } else { args.prog.as_str() };
+    let name = if args.prog == "-" {
+        "<stdin>"
+    } else {
+        args.prog.as_str()
+    };
     let prepared = Prepared::new(&prog).map_err(|e| format!("{name}: {e}"))?;
     match &args.cases {
         Some(file) => run_cases(&prepared, file, args.bench),
@@ -105,14 +109,19 @@ fn parse_arch(s: &str) -> Result<ArchSpec, String> {
         });
     }
     let n = parse_u64(s).map_err(|_| format!("unknown architecture `{s}`"))?;
-    let audit = u32::try_from(n).map_err(|_| format!("architecture number `{s}` does not fit in 32 bits"))?;
+    let audit = u32::try_from(n)
+        .map_err(|_| format!("architecture number `{s}` does not fit in 32 bits"))?;
     let known = Arch::from_audit(audit);
     let endian = match known {
         Some(a) => a.endian(),
         None if audit & __AUDIT_ARCH_LE != 0 => Endian::Little,
         None => Endian::Big,
     };
-    Ok(ArchSpec { audit, endian, known })
+    Ok(ArchSpec {
+        audit,
+        endian,
+        known,
+    })
 }
 
 fn host_arch() -> Result<ArchSpec, String> {
@@ -167,7 +176,8 @@ fn run_one(prog: &[SockFilter], args: &Args) -> Result<ExitCode, DynError> {
         Some(a) => parse_arch(a)?,
         None => host_arch()?,
     };
-    let nr = parse_nr(args.nr.as_deref().unwrap_or_default(), &arch).map_err(|e| format!("--nr: {e}"))?;
+    let nr = parse_nr(args.nr.as_deref().unwrap_or_default(), &arch)
+        .map_err(|e| format!("--nr: {e}"))?;
     if args.args.len() > 6 {
         return Err(format!("--args: {} values given, at most 6", args.args.len()).into());
     }
@@ -191,7 +201,12 @@ fn run_one(prog: &[SockFilter], args: &Args) -> Result<ExitCode, DynError> {
     } else {
         emu::run(prog, &data, arch.endian)?
     };
-    let _ = writeln!(out, "{} 0x{:08x}", KernelAction::from_ret(outcome.ret), outcome.ret);
+    let _ = writeln!(
+        out,
+        "{} 0x{:08x}",
+        KernelAction::from_ret(outcome.ret),
+        outcome.ret
+    );
     let _ = writeln!(out, "steps {}", outcome.steps);
     print!("{out}");
     Ok(ExitCode::SUCCESS)
@@ -213,7 +228,10 @@ fn parse_case(line: &str) -> Result<(SeccompData, Endian), String> {
     for (i, (slot, s)) in a.iter_mut().zip(&fields[3..]).enumerate() {
         *slot = parse_u64(s).map_err(|e| format!("A{i}: {e}"))?;
     }
-    Ok((SeccompData::new(nr, arch.audit).with_args(a).with_ip(ip), arch.endian))
+    Ok((
+        SeccompData::new(nr, arch.audit).with_args(a).with_ip(ip),
+        arch.endian,
+    ))
 }
 
 fn run_cases(prepared: &Prepared, file: &str, bench: Option<u64>) -> Result<ExitCode, DynError> {
@@ -253,7 +271,11 @@ fn run_cases(prepared: &Prepared, file: &str, bench: Option<u64>) -> Result<Exit
             let elapsed = start.elapsed();
             std::hint::black_box(acc);
             let evals = (n as f64) * cases.len() as f64;
-            let ns = if evals > 0.0 { elapsed.as_nanos() as f64 / evals } else { 0.0 };
+            let ns = if evals > 0.0 {
+                elapsed.as_nanos() as f64 / evals
+            } else {
+                0.0
+            };
             println!("ns/eval {ns:.1}");
         }
     }
@@ -293,7 +315,11 @@ mod tests {
         assert_eq!(d.args, [1, 2, 3, 4, 5, u64::MAX]);
         let (d, e) = parse_case("0x80000016 -5 0 0 0 0 0 0 0").unwrap();
         assert_eq!((d.nr, d.arch, e), (-5, 0x8000_0016, Endian::Big));
-        assert!(parse_case("x86_64 1 0 0 0").unwrap_err().contains("9 fields"));
-        assert!(parse_case("x86_64 1 0 0 0 0 0 0 zz").unwrap_err().contains("A5"));
+        assert!(parse_case("x86_64 1 0 0 0")
+            .unwrap_err()
+            .contains("9 fields"));
+        assert!(parse_case("x86_64 1 0 0 0 0 0 0 zz")
+            .unwrap_err()
+            .contains("A5"));
     }
 }

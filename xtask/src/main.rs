@@ -26,7 +26,11 @@ mod verify;
 pub type DynError = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", bin_name = "cargo xtask", about = "Assemble, verify, emulate and install seccomp filters")]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "Assemble, verify, emulate and install seccomp filters"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

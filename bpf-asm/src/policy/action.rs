@@ -198,8 +198,15 @@ mod tests {
     #[test]
     fn parse_and_display_round_trip() {
         for s in [
-            "allow", "log", "kill_process", "kill_thread", "trap(3)", "errno(EPERM)",
-            "trace(7)", "user_notif", "errno(4095)",
+            "allow",
+            "log",
+            "kill_process",
+            "kill_thread",
+            "trap(3)",
+            "errno(EPERM)",
+            "trace(7)",
+            "user_notif",
+            "errno(4095)",
         ] {
             let a = Action::parse(s).unwrap();
             assert_eq!(Action::parse(&a.to_string()).unwrap(), a, "{s}");
@@ -210,8 +217,14 @@ mod tests {
         assert_eq!(Action::parse("trap"), Ok(Action::Trap(0)));
         assert_eq!(Action::parse("errno"), Err(ActionError::MissingData));
         assert_eq!(Action::parse("allow(1)"), Err(ActionError::UnexpectedData));
-        assert_eq!(Action::parse("errno(ENOPE)"), Err(ActionError::UnknownErrno));
-        assert_eq!(Action::parse("errno(70000)"), Err(ActionError::UnknownErrno));
+        assert_eq!(
+            Action::parse("errno(ENOPE)"),
+            Err(ActionError::UnknownErrno)
+        );
+        assert_eq!(
+            Action::parse("errno(70000)"),
+            Err(ActionError::UnknownErrno)
+        );
         assert_eq!(Action::parse("deny"), Err(ActionError::UnknownAction));
         assert_eq!(Action::from_ret(0x7fff_0001), None);
     }

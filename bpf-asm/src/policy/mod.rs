@@ -15,9 +15,9 @@ use crate::seccomp::Arch;
 pub mod action;
 pub mod compile;
 pub mod eval;
-pub mod resolve;
 #[cfg(feature = "policy-files")]
 pub mod load;
+pub mod resolve;
 
 pub use action::Action;
 

@@ -34,14 +34,21 @@ fn next_with_bits_finds_the_smallest_match() {
     assert_eq!(next_with_bits(7, 0b100, 0), Some(8));
     assert_eq!(next_with_bits(0xffff_fff0, 0b1000, 0), Some(0xffff_fff0));
     assert_eq!(next_with_bits(0xffff_fff9, 0b1000, 0), None);
-    assert_eq!(next_with_bits(3, 0x8000_0000, 0x8000_0000), Some(0x8000_0000));
+    assert_eq!(
+        next_with_bits(3, 0x8000_0000, 0x8000_0000),
+        Some(0x8000_0000)
+    );
     let mut rng = Rng(7);
     for _ in 0..2000 {
         let x = rng.below(64) as u32;
         let mask = rng.below(64) as u32;
         let val = rng.below(64) as u32 & mask;
         let want = (x..200).find(|w| w & mask == val);
-        assert_eq!(next_with_bits(x, mask, val), want, "x {x} mask {mask:#b} val {val:#b}");
+        assert_eq!(
+            next_with_bits(x, mask, val),
+            want,
+            "x {x} mask {mask:#b} val {val:#b}"
+        );
     }
 }
 
@@ -72,20 +79,20 @@ fn word_sets_prune_contradictions() {
 /// arch check, then nr dispatch; `personality`-like argument check on nr 3.
 fn sample_filter() -> Vec<SockFilter> {
     vec![
-        s(LD, 4),                           // 0
-        j(JEQ, AUDIT_ARCH_X86_64, 1, 0),    // 1
-        s(RET, SECCOMP_RET_KILL_PROCESS),   // 2
-        s(LD, 0),                           // 3
-        j(JEQ, 0, 6, 0),                    // 4 read -> allow
-        j(JEQ, 1, 5, 0),                    // 5 write -> allow
-        j(JEQ, 3, 1, 0),                    // 6 close -> arg check
-        s(RET, SECCOMP_RET_ERRNO | 1),      // 7
-        s(LD, 16),                          // 8 arg0 low
-        j(JGT, 10, 1, 0),                   // 9
-        s(RET, SECCOMP_RET_ALLOW),          // 10
-        j(JEQ, 5, 0, 1),                    // 11 (never true: 5 > 10 is false)
-        s(RET, SECCOMP_RET_TRAP),           // 12
-        s(RET, SECCOMP_RET_ERRNO | 2),      // 13
+        s(LD, 4),                         // 0
+        j(JEQ, AUDIT_ARCH_X86_64, 1, 0),  // 1
+        s(RET, SECCOMP_RET_KILL_PROCESS), // 2
+        s(LD, 0),                         // 3
+        j(JEQ, 0, 6, 0),                  // 4 read -> allow
+        j(JEQ, 1, 5, 0),                  // 5 write -> allow
+        j(JEQ, 3, 1, 0),                  // 6 close -> arg check
+        s(RET, SECCOMP_RET_ERRNO | 1),    // 7
+        s(LD, 16),                        // 8 arg0 low
+        j(JGT, 10, 1, 0),                 // 9
+        s(RET, SECCOMP_RET_ALLOW),        // 10
+        j(JEQ, 5, 0, 1),                  // 11 (never true: 5 > 10 is false)
+        s(RET, SECCOMP_RET_TRAP),         // 12
+        s(RET, SECCOMP_RET_ERRNO | 2),    // 13
     ]
 }
 
@@ -110,27 +117,41 @@ fn sample_filter_steps_are_exact() {
     assert_eq!(sum.min, 6);
     // Another arch is killed after 3 steps.
     let x86 = syscall_steps(&prog, 3, AUDIT_ARCH_I386, 100).unwrap();
-    assert_eq!(x86, StepBounds { min: 3, max: 3, exact: true });
+    assert_eq!(
+        x86,
+        StepBounds {
+            min: 3,
+            max: 3,
+            exact: true
+        }
+    );
 }
 
 #[test]
 fn infeasible_branches_are_pruned() {
     // arg0 == 7 then later arg0 > 100 can never hold; nor (arg0 & 1) == 0.
     let prog = [
-        s(LD, 16),                      // 0
-        j(JEQ, 7, 0, 6),                // 1 -> 2 / 8
-        j(JGT, 100, 0, 1),              // 2 -> 3 / 4
-        s(RET, 1),                      // 3 (infeasible)
+        s(LD, 16),                       // 0
+        j(JEQ, 7, 0, 6),                 // 1 -> 2 / 8
+        j(JGT, 100, 0, 1),               // 2 -> 3 / 4
+        s(RET, 1),                       // 3 (infeasible)
         s(BPF_ALU | BPF_AND | BPF_K, 1), // 4
-        j(JEQ, 0, 0, 1),                // 5 -> 6 / 7
-        s(RET, 2),                      // 6 (infeasible)
-        s(RET, 3),                      // 7: 0,1,2,4,5,7 = 6 steps
-        j(JSET, 0xffff_fff8, 1, 0),     // 8 arg0 != 7
-        s(RET, 4),                      // 9: 0,1,8,9 = 4 steps
-        s(RET, 5),                      // 10: 4 steps
+        j(JEQ, 0, 0, 1),                 // 5 -> 6 / 7
+        s(RET, 2),                       // 6 (infeasible)
+        s(RET, 3),                       // 7: 0,1,2,4,5,7 = 6 steps
+        j(JSET, 0xffff_fff8, 1, 0),      // 8 arg0 != 7
+        s(RET, 4),                       // 9: 0,1,8,9 = 4 steps
+        s(RET, 5),                       // 10: 4 steps
     ];
     let b = syscall_steps(&prog, 0, AUDIT_ARCH_X86_64, 1000).unwrap();
-    assert_eq!(b, StepBounds { min: 4, max: 6, exact: true });
+    assert_eq!(
+        b,
+        StepBounds {
+            min: 4,
+            max: 6,
+            exact: true
+        }
+    );
     // Untracked arithmetic makes it inexact.
     let prog = [
         s(LD, 16),
@@ -140,7 +161,14 @@ fn infeasible_branches_are_pruned() {
         s(RET, 2),
     ];
     let b = syscall_steps(&prog, 0, AUDIT_ARCH_X86_64, 1000).unwrap();
-    assert_eq!(b, StepBounds { min: 4, max: 4, exact: false });
+    assert_eq!(
+        b,
+        StepBounds {
+            min: 4,
+            max: 4,
+            exact: false
+        }
+    );
 }
 
 /// A random program that reads only nr, args[0] (both halves on LE) and
@@ -151,7 +179,11 @@ fn small_program(rng: &mut Rng) -> Vec<SockFilter> {
     for pc in 0..len {
         let left = len - pc - 1;
         if left == 0 {
-            p.push(if rng.below(2) == 0 { s(BPF_RET | BPF_A, 0) } else { s(RET, rng.below(4) as u32) });
+            p.push(if rng.below(2) == 0 {
+                s(BPF_RET | BPF_A, 0)
+            } else {
+                s(RET, rng.below(4) as u32)
+            });
             break;
         }
         let off = |rng: &mut Rng| rng.below(left.min(255) as u64) as u8;
@@ -166,7 +198,12 @@ fn small_program(rng: &mut Rng) -> Vec<SockFilter> {
             9 => s(BPF_JMP | BPF_JA, rng.below(left as u64) as u32),
             10 => j(BPF_JMP | BPF_JGT | BPF_X, 0, off(rng), off(rng)),
             11 => s(BPF_ALU | BPF_DIV | BPF_X, 0),
-            _ => j([JEQ, JGT, JGE, JSET][rng.below(4) as usize], k, off(rng), off(rng)),
+            _ => j(
+                [JEQ, JGT, JGE, JSET][rng.below(4) as usize],
+                k,
+                off(rng),
+                off(rng),
+            ),
         };
         p.push(f);
     }
@@ -206,12 +243,18 @@ fn bounds_contain_exhaustive_emulation_and_are_exact_when_claimed() {
                     }
                 }
             }
-            assert!(b.min <= lo && b.max >= hi, "seed {seed:#x} nr {nr} {b:?} vs {lo}..{hi}: {prog:?}");
+            assert!(
+                b.min <= lo && b.max >= hi,
+                "seed {seed:#x} nr {nr} {b:?} vs {lo}..{hi}: {prog:?}"
+            );
             if b.exact {
                 exact_seen += 1;
                 assert_eq!((b.min, b.max), (lo, hi), "seed {seed:#x} nr {nr}: {prog:?}");
             }
         }
     }
-    assert!(checked >= 300 && exact_seen > 200, "checked {checked}, exact {exact_seen}");
+    assert!(
+        checked >= 300 && exact_seen > 200,
+        "checked {checked}, exact {exact_seen}"
+    );
 }

@@ -74,7 +74,11 @@ pub struct TraceStep {
 ///
 /// The program is checked with [`verify`] in [`Mode::Seccomp`] first; a
 /// program the kernel would refuse gives that error. Needs no allocator.
-pub fn run(prog: &[SockFilter], data: &SeccompData, endian: Endian) -> Result<Outcome, VerifyError> {
+pub fn run(
+    prog: &[SockFilter],
+    data: &SeccompData,
+    endian: Endian,
+) -> Result<Outcome, VerifyError> {
     verify(prog, Mode::Seccomp)?;
     Ok(run_verified(prog, data, endian))
 }
@@ -118,12 +122,7 @@ fn interpret<F: FnMut(&TraceStep)>(
             return end(steps);
         };
         if let Some(t) = trace.as_deref_mut() {
-            t(&TraceStep {
-                pc,
-                insn: f,
-                a,
-                x,
-            });
+            t(&TraceStep { pc, insn: f, a, x });
         }
         steps += 1;
         let k = f.k;

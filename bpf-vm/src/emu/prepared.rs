@@ -327,8 +327,8 @@ impl Prepared {
 
 /// Replaces the entries of jump regions (see [`Region`]) with
 /// [`Op::Region`]. An entry is instruction 0 or any region instruction
-/// reached from outside a region; only regions where some path crosses two
-/// or more instructions are replaced.
+/// reached from outside a region; only regions where the search pays off
+/// ([`Region::pays_off`]) are replaced.
 fn build_regions(ops: &mut [Op]) -> Vec<Region> {
     let orig: Vec<Op> = ops.to_vec();
     let node = |pc: usize| -> Option<Node> {
@@ -350,9 +350,11 @@ fn build_regions(ops: &mut [Op]) -> Vec<Region> {
         }
         let succ: [Option<u16>; 2] = match *op {
             Op::RetK(_) | Op::RetA | Op::Halt => [None, None],
-            Op::JsetK(_, t, f) | Op::JeqX(t, f) | Op::JgtX(t, f) | Op::JgeX(t, f) | Op::JsetX(t, f) => {
-                [Some(t), Some(f)]
-            }
+            Op::JsetK(_, t, f)
+            | Op::JeqX(t, f)
+            | Op::JgtX(t, f)
+            | Op::JgeX(t, f)
+            | Op::JsetX(t, f) => [Some(t), Some(f)],
             _ => [u16::try_from(pc + 1).ok(), None],
         };
         for s in succ.into_iter().flatten() {
@@ -369,7 +371,7 @@ fn build_regions(ops: &mut [Op]) -> Vec<Region> {
         let Some(region) = Region::build(pc, node) else {
             continue;
         };
-        if region.max_inside() >= 2 {
+        if region.pays_off() {
             ops[pc] = Op::Region(regions.len() as u16);
             regions.push(region);
         }

@@ -49,9 +49,19 @@ impl Region {
         }
     }
 
-    /// The largest number of instructions executed inside the region.
-    pub(super) fn max_inside(&self) -> usize {
-        self.exits.iter().map(|&(_, s)| s as usize).max().unwrap_or(0)
+    /// Whether one binary search is clearly cheaper than dispatching the
+    /// region's instructions one by one: the longest path inside must be
+    /// well above the search depth. True for long `jeq` ladders, false for
+    /// balanced trees (whose depth already is logarithmic).
+    pub(super) fn pays_off(&self) -> bool {
+        let longest = self
+            .exits
+            .iter()
+            .map(|&(_, s)| s as usize)
+            .max()
+            .unwrap_or(0);
+        let depth = (usize::BITS - self.starts.len().leading_zeros()) as usize;
+        longest >= 2 * depth + 4
     }
 
     /// Builds the step function of the region entered at `entry`; `node`
@@ -114,7 +124,14 @@ impl Region {
 
 /// Splits `[lo, hi]` at `at`: values below go to `below`, values at or
 /// above to `above` (`at == None` means no value is at or above).
-fn split_at(at: Option<u32>, lo: u32, hi: u32, below: u16, above: u16, push: &mut impl FnMut(u16, u32, u32)) {
+fn split_at(
+    at: Option<u32>,
+    lo: u32,
+    hi: u32,
+    below: u16,
+    above: u16,
+    push: &mut impl FnMut(u16, u32, u32),
+) {
     match at {
         None => push(below, lo, hi),
         Some(at) if at <= lo => push(above, lo, hi),

@@ -70,7 +70,11 @@ fn run0(prog: &[SockFilter]) -> Outcome {
 fn both(prog: &[SockFilter], data: &SeccompData, endian: Endian) -> Outcome {
     let plain = run(prog, data, endian).expect("program verifies");
     let prepared = Prepared::new(prog).expect("program verifies");
-    assert_eq!(prepared.run(data, endian), plain, "prepared differs: {prog:?}");
+    assert_eq!(
+        prepared.run(data, endian),
+        plain,
+        "prepared differs: {prog:?}"
+    );
     plain
 }
 
@@ -152,7 +156,11 @@ fn word_loads_follow_the_byte_order() {
         assert_eq!(load(4, e), AUDIT_ARCH_S390X);
     }
     // nr is an int: -1 loads as 0xffffffff.
-    let out = run(&[s(LD_ABS, 0), s(RET_A, 0)], &SeccompData::new(-1, 0), Endian::Big);
+    let out = run(
+        &[s(LD_ABS, 0), s(RET_A, 0)],
+        &SeccompData::new(-1, 0),
+        Endian::Big,
+    );
     assert_eq!(out.unwrap().ret, 0xffff_ffff);
 }
 
@@ -160,7 +168,11 @@ fn word_loads_follow_the_byte_order() {
 fn arithmetic_wraps_at_32_bits_and_compares_are_unsigned() {
     let alu = |a: u32, op: u16, k: u32| {
         both(
-            &[s(BPF_LD | BPF_IMM, a), s(BPF_ALU | op | BPF_K, k), s(RET_A, 0)],
+            &[
+                s(BPF_LD | BPF_IMM, a),
+                s(BPF_ALU | op | BPF_K, k),
+                s(RET_A, 0),
+            ],
             &SeccompData::default(),
             Endian::Little,
         )
@@ -177,7 +189,12 @@ fn arithmetic_wraps_at_32_bits_and_compares_are_unsigned() {
     );
     assert_eq!(neg.ret, 0xffff_ffff);
     let cmp = |a: u32, op: u16, k: u32| {
-        let prog = [s(BPF_LD | BPF_IMM, a), j(BPF_JMP | op | BPF_K, k, 0, 1), s(RET_K, 1), s(RET_K, 0)];
+        let prog = [
+            s(BPF_LD | BPF_IMM, a),
+            j(BPF_JMP | op | BPF_K, k, 0, 1),
+            s(RET_K, 1),
+            s(RET_K, 0),
+        ];
         both(&prog, &SeccompData::default(), Endian::Little).ret == 1
     };
     assert!(cmp(0xffff_ffff, BPF_JGT, 1));
@@ -234,28 +251,81 @@ fn kernel_test_bpf_register_vectors() {
     let cases: [(&str, Vec<SockFilter>, u32); 14] = [
         (
             "ADD_SUB_MUL_K",
-            raw(&[[0, 0, 0, 1], [4, 0, 0, 2], [1, 0, 0, 3], [28, 0, 0, 0], [4, 0, 0, 0xffff_ffff], [36, 0, 0, 3], [22, 0, 0, 0]]),
+            raw(&[
+                [0, 0, 0, 1],
+                [4, 0, 0, 2],
+                [1, 0, 0, 3],
+                [28, 0, 0, 0],
+                [4, 0, 0, 0xffff_ffff],
+                [36, 0, 0, 3],
+                [22, 0, 0, 0],
+            ]),
             0xffff_fffd,
         ),
         (
             "AND_OR_LSH_K",
-            raw(&[[0, 0, 0, 255], [84, 0, 0, 240], [100, 0, 0, 27], [7, 0, 0, 0], [0, 0, 0, 15], [68, 0, 0, 240], [12, 0, 0, 0], [22, 0, 0, 0]]),
+            raw(&[
+                [0, 0, 0, 255],
+                [84, 0, 0, 240],
+                [100, 0, 0, 27],
+                [7, 0, 0, 0],
+                [0, 0, 0, 15],
+                [68, 0, 0, 240],
+                [12, 0, 0, 0],
+                [22, 0, 0, 0],
+            ]),
             0x8000_00ff,
         ),
-        ("LD_IMM_0", raw(&[[0, 0, 0, 0], [21, 1, 0, 0], [6, 0, 0, 0], [6, 0, 0, 1]]), 1),
+        (
+            "LD_IMM_0",
+            raw(&[[0, 0, 0, 0], [21, 1, 0, 0], [6, 0, 0, 0], [6, 0, 0, 1]]),
+            1,
+        ),
         ("RET_A", raw(&[[135, 0, 0, 0], [22, 0, 0, 0]]), 0),
-        ("ADD default X", raw(&[[0, 0, 0, 66], [12, 0, 0, 0], [22, 0, 0, 0]]), 0x42),
+        (
+            "ADD default X",
+            raw(&[[0, 0, 0, 66], [12, 0, 0, 0], [22, 0, 0, 0]]),
+            0x42,
+        ),
         ("ADD default A", raw(&[[4, 0, 0, 66], [22, 0, 0, 0]]), 0x42),
-        ("SUB default X", raw(&[[0, 0, 0, 102], [28, 0, 0, 0], [22, 0, 0, 0]]), 0x66),
-        ("SUB default A", raw(&[[20, 0, 0, 0xffff_ff9a], [22, 0, 0, 0]]), 0x66),
-        ("MUL default X", raw(&[[0, 0, 0, 66], [44, 0, 0, 0], [22, 0, 0, 0]]), 0),
+        (
+            "SUB default X",
+            raw(&[[0, 0, 0, 102], [28, 0, 0, 0], [22, 0, 0, 0]]),
+            0x66,
+        ),
+        (
+            "SUB default A",
+            raw(&[[20, 0, 0, 0xffff_ff9a], [22, 0, 0, 0]]),
+            0x66,
+        ),
+        (
+            "MUL default X",
+            raw(&[[0, 0, 0, 66], [44, 0, 0, 0], [22, 0, 0, 0]]),
+            0,
+        ),
         ("MUL default A", raw(&[[36, 0, 0, 102], [22, 0, 0, 0]]), 0),
-        ("DIV default X", raw(&[[0, 0, 0, 66], [60, 0, 0, 0], [6, 0, 0, 66]]), 0),
+        (
+            "DIV default X",
+            raw(&[[0, 0, 0, 66], [60, 0, 0, 0], [6, 0, 0, 66]]),
+            0,
+        ),
         ("DIV default A", raw(&[[52, 0, 0, 1], [22, 0, 0, 0]]), 0),
-        ("JMP EQ default A", raw(&[[21, 0, 1, 0], [6, 0, 0, 66], [6, 0, 0, 102]]), 0x42),
+        (
+            "JMP EQ default A",
+            raw(&[[21, 0, 1, 0], [6, 0, 0, 66], [6, 0, 0, 102]]),
+            0x42,
+        ),
         (
             "JNE signed compare, test 7",
-            raw(&[[0, 0, 0, 0xffff_0000], [7, 0, 0, 0], [0, 0, 0, 0xfefb_1234], [92, 0, 0, 0], [21, 1, 0, 0xfefb_0000], [6, 0, 0, 1], [6, 0, 0, 2]]),
+            raw(&[
+                [0, 0, 0, 0xffff_0000],
+                [7, 0, 0, 0],
+                [0, 0, 0, 0xfefb_1234],
+                [92, 0, 0, 0],
+                [21, 1, 0, 0xfefb_0000],
+                [6, 0, 0, 1],
+                [6, 0, 0, 2],
+            ]),
             2,
         ),
     ];
@@ -295,7 +365,10 @@ fn kernel_test_bpf_register_vectors() {
         full.extend([s(BPF_LDX | BPF_MEM, i), s(BPF_ALU | BPF_ADD | BPF_X, 0)]);
     }
     full.push(s(RET_A, 0));
-    assert_eq!(both(&full, &SeccompData::default(), Endian::Little).ret, 0x2a5a5e5);
+    assert_eq!(
+        both(&full, &SeccompData::default(), Endian::Little).ret,
+        0x2a5a5e5
+    );
 }
 
 #[test]
@@ -312,9 +385,21 @@ fn jeq_chains_count_every_compare() {
         let out = both(&prog, &SeccompData::new(nr, 0), Endian::Little);
         if (10..40).contains(&nr) {
             // First occurrence of nr is member nr - 10: 1 + (nr - 10 + 1) + ret.
-            assert_eq!(out, Outcome { ret: SECCOMP_RET_ALLOW, steps: nr as usize - 10 + 3 });
+            assert_eq!(
+                out,
+                Outcome {
+                    ret: SECCOMP_RET_ALLOW,
+                    steps: nr as usize - 10 + 3
+                }
+            );
         } else {
-            assert_eq!(out, Outcome { ret: SECCOMP_RET_KILL_PROCESS, steps: n as usize + 2 });
+            assert_eq!(
+                out,
+                Outcome {
+                    ret: SECCOMP_RET_KILL_PROCESS,
+                    steps: n as usize + 2
+                }
+            );
         }
     }
 }
@@ -326,7 +411,11 @@ pub(crate) fn random_program(rng: &mut Rng, max_len: usize) -> Vec<SockFilter> {
     for pc in 0..len {
         let left = len - pc - 1; // instructions after this one
         if left == 0 {
-            prog.push(if rng.below(2) == 0 { s(RET_A, 0) } else { s(RET_K, rng.value()) });
+            prog.push(if rng.below(2) == 0 {
+                s(RET_A, 0)
+            } else {
+                s(RET_K, rng.value())
+            });
             break;
         }
         let off = |rng: &mut Rng| rng.below(left.min(255) as u64) as u8;
@@ -354,8 +443,12 @@ pub(crate) fn random_program(rng: &mut Rng, max_len: usize) -> Vec<SockFilter> {
                 s(BPF_ALU | op | src, k)
             }
             12 => s(
-                [BPF_ALU | BPF_NEG, BPF_MISC | BPF_TAX, BPF_MISC | BPF_TXA, BPF_LD | BPF_W | BPF_LEN]
-                    [rng.below(4) as usize],
+                [
+                    BPF_ALU | BPF_NEG,
+                    BPF_MISC | BPF_TAX,
+                    BPF_MISC | BPF_TXA,
+                    BPF_LD | BPF_W | BPF_LEN,
+                ][rng.below(4) as usize],
                 0,
             ),
             13 => s(BPF_JMP | BPF_JA, rng.below(left as u64) as u32),
@@ -386,7 +479,11 @@ pub(crate) fn random_data(rng: &mut Rng) -> SeccompData {
     }
     SeccompData {
         nr: rng.below(6) as i32,
-        arch: if rng.below(2) == 0 { AUDIT_ARCH_X86_64 } else { rng.value() },
+        arch: if rng.below(2) == 0 {
+            AUDIT_ARCH_X86_64
+        } else {
+            rng.value()
+        },
         instruction_pointer: w[0],
         args: [w[1], w[2], w[3], w[4], w[5], w[6]],
     }
@@ -408,15 +505,25 @@ fn prepared_equals_reference_on_random_programs() {
         verified += 1;
         for _ in 0..8 {
             let data = random_data(&mut rng);
-            let endian = if rng.below(2) == 0 { Endian::Little } else { Endian::Big };
+            let endian = if rng.below(2) == 0 {
+                Endian::Little
+            } else {
+                Endian::Big
+            };
             let want = run(&prog, &data, endian).unwrap();
             let got = prepared.run(&data, endian);
             assert_eq!(got, want, "seed {seed:#x}, program {prog:?}, data {data:?}");
-            assert!(want.steps >= 1 && want.steps <= prog.len(), "steps {want:?} for {prog:?}");
+            assert!(
+                want.steps >= 1 && want.steps <= prog.len(),
+                "steps {want:?} for {prog:?}"
+            );
             let mut traced = 0;
             let t = run_traced(&prog, &data, endian, |_| traced += 1).unwrap();
             assert_eq!((t, traced), (want, want.steps));
         }
     }
-    assert!(verified >= 3000, "only {verified} of {tried} random programs verified");
+    assert!(
+        verified >= 3000,
+        "only {verified} of {tried} random programs verified"
+    );
 }
