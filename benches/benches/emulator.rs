@@ -4,25 +4,34 @@
 //!
 //! Filters: the raw libseccomp test programs of
 //! `shared/corpus/libseccomp-tests/flattened_bpf_sim_vectors.json` with their
-//! vectors as inputs, and two Docker-like linear x86-64 filters built from
-//! the names Docker's default profile allows unconditionally
-//! (`policies/docker/default.json`): a libseccomp-style chain of
-//! `jeq #nr, allow, next` with an `ALLOW` return after every block of 200
-//! compares, and an inline form `jeq #nr, 0, 1; ret ALLOW`. Their inputs
-//! are syscall numbers 0..=460 and twenty x32 numbers.
+//! vectors as inputs, and Docker's default profile
+//! (`policies/docker/default.json`, x86_64 with Docker's default
+//! capabilities) as real filters: built by the system's libseccomp
+//! (`libseccomp.so.2`, opened at run time; optimisation level 1, linear,
+//! and 2, binary tree; "skipped: libseccomp not found" without it) the way
+//! Docker and runc build it, and by our compiler (layouts `Auto`, `Linear`,
+//! `Bintree`). Their inputs are x86_64 syscall numbers 0–1023 and the x32
+//! numbers 0x40000000–0x400003ff with three argument sets each.
 //!
 //! Before timing, every input is run by both interpreters and the return
 //! value and instruction count must agree. After the criterion groups, a
 //! short side-by-side timing prints `ns/eval` of both and their ratio.
 //!
-//! Run: `cargo bench -p benches --bench emulator`.
+//! Run: `cargo bench -p benches --bench emulator` (add `-- NONE` to skip the
+//! criterion groups and only print the side-by-side table). With
+//! `EMU_PROFILE=NAME` set, each case set whose name contains NAME is run
+//! once by both interpreters and nothing is timed: for instruction counts
+//! under `valgrind --tool=callgrind` (functions `eval_prepared`, `eval_c`).
+
+mod common;
+mod emulator_peers;
 
 use std::hint::black_box;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use bpf_asm::insn::*;
-use bpf_asm::seccomp::*;
+use bpf_asm::policy::compile::{compile, CompileOptions, Layout};
+use bpf_asm::seccomp::X32_SYSCALL_BIT;
 use bpf_asm::{Arch, Endian, SockFilter};
 use bpf_vm::data::SeccompData;
 use bpf_vm::emu::Prepared;
@@ -107,7 +116,13 @@ fn libseccomp_sets() -> Vec<CaseSet> {
                 continue;
             }
             let mut args = [0u64; 6];
-            for (i, a) in v["args"].as_array().into_iter().flatten().enumerate().take(6) {
+            for (i, a) in v["args"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .take(6)
+            {
                 args[i] = a.as_u64().unwrap_or(0);
             }
             let data = SeccompData::new(
@@ -133,79 +148,73 @@ fn libseccomp_sets() -> Vec<CaseSet> {
     sets
 }
 
-/// Syscall numbers (x86-64) Docker's default profile allows whatever the
-/// arguments and capabilities.
-fn docker_allowed() -> Option<Vec<u32>> {
-    let path = corpus().join("policies/docker/default.json");
-    let text = std::fs::read_to_string(path).ok()?;
-    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-    let mut nrs = Vec::new();
-    for entry in json["syscalls"].as_array()? {
-        let unconditional = entry["action"] == "SCMP_ACT_ALLOW"
-            && entry["args"].as_array().is_none_or(|a| a.is_empty())
-            && entry["includes"].as_object().is_none_or(|o| o.is_empty());
-        if !unconditional {
-            continue;
-        }
-        for n in entry["names"].as_array()? {
-            if let Some(nr) = n.as_str().and_then(|n| Arch::X86_64.syscall_nr(n)) {
-                if !nrs.contains(&nr) {
-                    nrs.push(nr);
+/// The inputs of the Docker filters: x86_64 calls of numbers 0–1023 and
+/// of the x32 numbers 0x40000000–0x400003ff, each with three argument sets
+/// (zeros, small values, and values that hit the profile's argument rules:
+/// `personality(0x20008)`, `clone` flags with and without namespace bits).
+fn docker_inputs() -> Vec<(SeccompData, Endian)> {
+    let arg_sets: [[u64; 6]; 3] = [
+        [0; 6],
+        [0x20008, 3, 0x1000, 0x22, u64::MAX, 0],
+        [0x7e02_0000, 0x10000, 1, 0xffff_ffff, 0x1_0000_0000, 8],
+    ];
+    (0..1024u32)
+        .chain(X32_SYSCALL_BIT..X32_SYSCALL_BIT + 1024)
+        .flat_map(|nr| {
+            arg_sets.iter().map(move |args| {
+                (
+                    SeccompData::for_arch(Arch::X86_64, nr as i32).with_args(*args),
+                    Endian::Little,
+                )
+            })
+        })
+        .collect()
+}
+
+/// Docker's default profile (`policies/docker/default.json`) as the system
+/// libseccomp builds it (linear and binary tree) and as our compiler does
+/// (layouts `Auto`, `Linear` and `Bintree`).
+fn docker_sets() -> Vec<CaseSet> {
+    let Some(path) = common::docker_path().filter(|p| p.is_file()) else {
+        println!("skipped: corpus not found (Docker profile)");
+        return Vec::new();
+    };
+    let inputs = docker_inputs();
+    let mut sets = Vec::new();
+    match emulator_peers::Libseccomp::open() {
+        None => println!("skipped: libseccomp not found"),
+        Some(lib) => {
+            for (level, name) in [(1, "linear"), (2, "tree")] {
+                match lib.docker_filter(&path, level) {
+                    Ok(prog) => sets.push(CaseSet {
+                        name: format!("docker-libseccomp-{name}"),
+                        prog,
+                        inputs: inputs.clone(),
+                    }),
+                    Err(e) => println!("skipped: libseccomp docker-{name}: {e}"),
                 }
             }
         }
     }
-    Some(nrs)
-}
-
-fn docker_sets() -> Vec<CaseSet> {
-    let Some(nrs) = docker_allowed() else {
-        println!("skipped: corpus not found (Docker profile)");
-        return Vec::new();
-    };
-    let s = SockFilter::stmt;
-    let j = SockFilter::jump;
-    let prologue = [
-        s(BPF_LD | BPF_W | BPF_ABS, SECCOMP_DATA_ARCH),
-        j(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-        s(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-        s(BPF_LD | BPF_W | BPF_ABS, SECCOMP_DATA_NR),
-        j(BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT, 0, 1),
-        s(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 1),
-    ];
-    // libseccomp-style: blocks of jeq whose hits jump to an ALLOW after the block.
-    let mut chain = prologue.to_vec();
-    for block in nrs.chunks(200) {
-        for (i, &nr) in block.iter().enumerate() {
-            chain.push(j(BPF_JMP | BPF_JEQ | BPF_K, nr, (block.len() - i) as u8, 0));
+    if let Some(policy) = common::docker_policy() {
+        for (layout, name) in [
+            (Layout::Auto, "auto"),
+            (Layout::Linear, "linear"),
+            (Layout::Bintree, "bintree"),
+        ] {
+            let opts = CompileOptions {
+                layout,
+                profile: None,
+            };
+            let prog = compile(&policy, &opts).expect("Docker's profile compiles");
+            sets.push(CaseSet {
+                name: format!("docker-ours-{name}"),
+                prog,
+                inputs: inputs.clone(),
+            });
         }
-        chain.push(s(BPF_JMP | BPF_JA, 1));
-        chain.push(s(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
     }
-    chain.push(s(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 1));
-    // Inline: jeq #nr, 0, 1; ret ALLOW.
-    let mut inline = prologue.to_vec();
-    for &nr in &nrs {
-        inline.push(j(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1));
-        inline.push(s(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
-    }
-    inline.push(s(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 1));
-    let inputs: Vec<(SeccompData, Endian)> = (0..=460)
-        .chain((0..20).map(|n| X32_SYSCALL_BIT as i32 + n))
-        .map(|nr| (SeccompData::for_arch(Arch::X86_64, nr), Endian::Little))
-        .collect();
-    vec![
-        CaseSet {
-            name: format!("docker-linear-chain-{}insns", chain.len()),
-            prog: chain,
-            inputs: inputs.clone(),
-        },
-        CaseSet {
-            name: format!("docker-linear-inline-{}insns", inline.len()),
-            prog: inline,
-            inputs,
-        },
-    ]
+    sets
 }
 
 /// A case set ready to run: the prepared program and both input forms.
@@ -247,6 +256,7 @@ fn ready() -> Vec<Ready> {
     out
 }
 
+#[inline(never)]
 fn eval_prepared(r: &Ready) -> u32 {
     let mut acc = 0u32;
     for (d, e) in &r.inputs {
@@ -255,6 +265,7 @@ fn eval_prepared(r: &Ready) -> u32 {
     acc
 }
 
+#[inline(never)]
 fn eval_c(r: &Ready) -> u32 {
     let mut acc = 0u32;
     for b in &r.bytes {
@@ -273,30 +284,39 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-/// Side-by-side timing, interleaved to share the machine's noise.
+/// Side-by-side timing: rounds of both interpreters interleaved, so they
+/// share the machine's noise, and the fastest round of each counted (the
+/// one least disturbed by other load).
 fn side_by_side() {
-    println!("\nside by side (ns per evaluation; ratio = C / prepared, > 1 means faster than C):");
+    println!(
+        "\nside by side (ns per evaluation, fastest of interleaved rounds; \
+         ratio = C / prepared, > 1 means faster than C):"
+    );
     for r in ready() {
         let n = r.inputs.len() as f64;
-        let (mut ours, mut theirs) = (Duration::ZERO, Duration::ZERO);
-        let rounds = (200_000.0 / (n * r.mean_steps.max(1.0)).max(1.0)).ceil() as usize + 5;
-        for _ in 0..rounds {
+        // About 20 000 C steps per round, 200 rounds.
+        let reps = (20_000.0 / (n * r.mean_steps.max(1.0))).ceil().max(1.0) as usize;
+        let (mut ours, mut theirs) = (f64::INFINITY, f64::INFINITY);
+        for _ in 0..200 {
             let t = Instant::now();
-            black_box(eval_prepared(&r));
-            ours += t.elapsed();
+            for _ in 0..reps {
+                black_box(eval_prepared(&r));
+            }
+            ours = ours.min(t.elapsed().as_nanos() as f64 / (reps as f64 * n));
             let t = Instant::now();
-            black_box(eval_c(&r));
-            theirs += t.elapsed();
+            for _ in 0..reps {
+                black_box(eval_c(&r));
+            }
+            theirs = theirs.min(t.elapsed().as_nanos() as f64 / (reps as f64 * n));
         }
-        let per = |d: Duration| d.as_nanos() as f64 / (rounds as f64 * n);
         println!(
-            "  {:40} {:5} insns, {:6.1} steps/eval: prepared {:8.1}  C {:8.1}  ratio {:5.2}",
+            "  {:28} {:5} insns, {:6.1} steps/eval: prepared {:7.1}  C {:7.1}  ratio {:6.2}",
             r.name,
             r.prog.len(),
             r.mean_steps,
-            per(ours),
-            per(theirs),
-            per(theirs) / per(ours)
+            ours,
+            theirs,
+            theirs / ours
         );
     }
 }
@@ -304,6 +324,18 @@ fn side_by_side() {
 criterion_group!(benches, bench);
 
 fn main() {
+    if let Ok(filter) = std::env::var("EMU_PROFILE") {
+        for r in ready().iter().filter(|r| r.name.contains(&filter)) {
+            println!("{} {} inputs", r.name, r.inputs.len());
+            if std::env::var_os("EMU_DUMP").is_some() {
+                let opts = bpf_asm::disasm::DisasmOptions::default();
+                println!("{}", bpf_asm::disasm::disassemble(&r.prog, &opts));
+            }
+            black_box(eval_prepared(r));
+            black_box(eval_c(r));
+        }
+        return;
+    }
     benches();
     Criterion::default().configure_from_args().final_summary();
     side_by_side();

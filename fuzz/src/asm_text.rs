@@ -1,7 +1,7 @@
 //! Target `asm_text`: the `bpf_asm` assembler on arbitrary text.
 //!
 //! Properties: assembling never panics (also into a too-small buffer and in
-//! the counting pass); [`count_insns`] counts what [`assemble`] produces;
+//! the counting pass); errors point at an existing line and column; [`count_insns`] counts what [`assemble`] produces;
 //! every assembled program disassembles (with and without annotations) to
 //! text that assembles to identical instructions, and round-trips through
 //! the raw, comma and hex encodings.
@@ -9,7 +9,7 @@
 use arbitrary::{Result, Unstructured};
 use bpf_asm::disasm::{disassemble, DisasmOptions};
 use bpf_asm::encode::{parse_comma, parse_hex, parse_raw, to_comma, to_hex, to_raw};
-use bpf_asm::text::{assemble, assemble_into, count_insns, AsmOptions};
+use bpf_asm::text::{assemble, assemble_into, count_insns, AsmError, AsmOptions};
 use bpf_asm::{Arch, SockFilter};
 
 /// The target body: the bytes as text (lossy UTF-8), then a source built
@@ -32,12 +32,12 @@ pub const OPTIONS: [AsmOptions; 2] = [
 pub fn check_source(src: &str) {
     let counted = count_insns(src);
     if let Err(e) = &counted {
-        let _ = e.to_string();
+        check_error(src, e);
     }
     for opts in &OPTIONS {
         let mut small = [SockFilter::default(); 3];
         if let Err(e) = assemble_into(src, opts, &mut small) {
-            let _ = e.to_string();
+            check_error(src, &e);
         }
         match assemble(src, opts) {
             Ok(prog) => {
@@ -48,11 +48,36 @@ pub fn check_source(src: &str) {
                 );
                 round_trip(&prog, opts);
             }
-            Err(e) => {
-                let _ = e.to_string();
-            }
+            Err(e) => check_error(src, &e),
         }
     }
+}
+
+/// An error points into the text: a 1-based line that exists and a 1-based
+/// column at most one past the end of that line (lines end at `\n`), or is
+/// about the whole program (line and column 0).
+pub fn check_error(src: &str, e: &AsmError) {
+    let _ = e.to_string();
+    if e.line == 0 {
+        // A whole-program error (such as a too-small output buffer).
+        assert_eq!(e.column, 0, "{e}: line 0 with a column");
+        return;
+    }
+    let line = e.line as usize;
+    let lines = src.split('\n').count();
+    assert!(
+        line >= 1 && line <= lines,
+        "{e}: line {line} of {lines} in {src:?}"
+    );
+    let width = src
+        .split('\n')
+        .nth(line - 1)
+        .map_or(0, |l| l.chars().count());
+    assert!(
+        e.column >= 1 && e.column as usize <= width + 1,
+        "{e}: column {} of {width} in {src:?}",
+        e.column
+    );
 }
 
 /// Disassembles `prog` and reassembles it; encodes and decodes it.

@@ -3,14 +3,14 @@
 //! Each target body takes the fuzzer's bytes and panics when a property of
 //! the toolkit does not hold (that is how a fuzzer learns of a bug):
 //!
-//! * [`asm_text`]: the assembler never panics, and what assembles
+//! * [`asm_text`](mod@asm_text): the assembler never panics, and what assembles
 //!   round-trips through the disassembler and the encoders.
-//! * [`verifier_emulator`]: the verifier never panics; every program it
+//! * [`verifier_emulator`](mod@verifier_emulator): the verifier never panics; every program it
 //!   accepts runs in the emulator within its length in steps, and the
 //!   prepared emulator, the traced run and the kernel's action cache agree.
-//! * [`policy_semantics`]: arbitrary policies compile in every layout to
+//! * [`policy_semantics`](mod@policy_semantics): arbitrary policies compile in every layout to
 //!   verified programs whose emulated action is the reference `evaluate`.
-//! * [`policy_text`]: arbitrary TOML/JSON never panics the policy loaders,
+//! * [`policy_text`](mod@policy_text): arbitrary TOML/JSON never panics the policy loaders,
 //!   and what loads compiles.
 //!
 //! The binaries in `fuzz_targets/` (feature `libfuzzer`, nightly, `cargo

@@ -1,7 +1,8 @@
 //! Target `policy_text`: the policy loaders on arbitrary text.
 //!
 //! Properties: [`load_str`] never panics, whatever the format it is told or
-//! guesses; its errors have a 1-based line and column; and a policy it loads
+//! guesses; its errors have a 1-based line and column inside the text (at
+//! most one column past the end of the line); and a policy it loads
 //! resolves and compiles (unless it is too long for 4096 instructions), as
 //! the loader promises.
 
@@ -62,6 +63,17 @@ pub fn check_text(text: &str) {
                     e.line >= 1 && e.column >= 1,
                     "position {}:{} of {e}",
                     e.line,
+                    e.column
+                );
+                let lines = text.split('\n').count();
+                assert!(e.line <= lines, "line {} of {lines} in {e}\n{text}", e.line);
+                let width = text
+                    .split('\n')
+                    .nth(e.line - 1)
+                    .map_or(0, |l| l.chars().count());
+                assert!(
+                    e.column <= width + 1,
+                    "column {} of {width} in {e}\n{text}",
                     e.column
                 );
                 let _ = e.to_string();

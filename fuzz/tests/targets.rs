@@ -87,7 +87,7 @@ fn policy_semantics_seeds() {
 
 #[test]
 fn policy_semantics_generated() {
-    run_generated("policy_semantics", 0x90_0003, 1200, 512, policy_semantics);
+    run_generated("policy_semantics", 0x90_0003, 2000, 512, policy_semantics);
 }
 
 /// The repository's own TOML policies and Firecracker's filters, loaded

@@ -388,6 +388,23 @@ fn our_policy(
     Ok(policy)
 }
 
+/// The rules runc would add to libseccomp for the OCI/Docker JSON profile
+/// at `path`.
+fn libseccomp_rules(
+    lib: &Libseccomp,
+    path: &Path,
+    kernel: (u32, u32),
+) -> Result<libseccomp::Rules, DynError> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("not an OCI/Docker JSON profile ({e})"))?;
+    if json.get("defaultAction").is_none() {
+        return Err("not an OCI/Docker JSON profile (no defaultAction)".into());
+    }
+    let caps: Vec<String> = DOCKER_DEFAULT_CAPS.iter().map(|c| c.to_string()).collect();
+    libseccomp::profile_rules(lib, &json, &caps, kernel)
+}
+
 /// Outcome of one profile: libseccomp decision mismatches (None: not run).
 fn profile(
     path: &Path,
@@ -427,24 +444,30 @@ fn profile(
         });
     }
     match lib {
-        Some(lib) => {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let json: serde_json::Value =
-                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-            let caps: Vec<String> = DOCKER_DEFAULT_CAPS.iter().map(|c| c.to_string()).collect();
-            let rules = libseccomp::profile_rules(lib, &json, &caps, kernel)?;
-            for (level, what) in [(1, "linear"), (2, "binary tree")] {
-                eprintln!("{label}: compiling with libseccomp, optimize {level}");
-                let (result, t) = timed(quick, || lib.build(&rules, level));
-                rows.push(Row {
-                    name: format!("libseccomp, optimize {level} ({what})"),
-                    result: result.map_err(|e| e.to_string()),
-                    compile: Some(t),
-                    domain: Domain::All,
-                });
+        Some(lib) => match libseccomp_rules(lib, path, kernel) {
+            Ok(rules) => {
+                for (level, what) in [(1, "linear"), (2, "binary tree")] {
+                    eprintln!("{label}: compiling with libseccomp, optimize {level}");
+                    let (result, t) = timed(quick, || lib.build(&rules, level));
+                    rows.push(Row {
+                        name: format!("libseccomp, optimize {level} ({what})"),
+                        result: result.map_err(|e| e.to_string()),
+                        compile: Some(t),
+                        domain: Domain::All,
+                    });
+                }
             }
-        }
+            Err(why) => {
+                for level in [1, 2] {
+                    rows.push(Row {
+                        name: format!("libseccomp, optimize {level}"),
+                        result: Err(format!("not compared: {why}")),
+                        compile: None,
+                        domain: Domain::All,
+                    });
+                }
+            }
+        },
         None => {
             for level in [1, 2] {
                 rows.push(Row {

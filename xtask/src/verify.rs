@@ -44,10 +44,12 @@ pub struct Args {
 
 /// The shipped policy, relative to the workspace root.
 pub fn default_policy() -> String {
-    format!(
-        "{}/../policies/network-service.toml",
-        env!("CARGO_MANIFEST_DIR")
-    )
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or(std::path::Path::new("."));
+    root.join("policies/network-service.toml")
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Runs the command.
@@ -230,17 +232,31 @@ fn lints(loaded: &Loaded, prog: &[SockFilter], given_program: bool) -> Vec<Strin
         .map(|a| a.name())
         .collect();
     if !wide.is_empty() {
+        // One line per (syscalls, argument): the same narrowing repeated over
+        // several rules is one decision, not several.
+        let mut narrowed: Vec<(String, u8, Vec<usize>)> = Vec::new();
         for (ri, r) in policy.rules.iter().enumerate() {
+            let names: Vec<&str> = r.syscalls.iter().map(|s| s.name.as_str()).collect();
+            let names = names.join(", ");
             for c in r.conditions.iter().filter(|c| c.width == Width::U32) {
-                let names: Vec<&str> = r.syscalls.iter().map(|s| s.name.as_str()).collect();
-                out.push(format!(
-                    "rule {} ({}): arg{}:u32 compares only the low half of a 64-bit argument on {}: values that differ only in the high half match too (fine for int arguments the kernel truncates)",
-                    ri + 1,
-                    names.join(", "),
-                    c.arg,
-                    wide.join(", ")
-                ));
+                match narrowed
+                    .iter_mut()
+                    .find(|(n, a, _)| *n == names && *a == c.arg)
+                {
+                    Some((_, _, rules)) if !rules.contains(&(ri + 1)) => rules.push(ri + 1),
+                    Some(_) => {}
+                    None => narrowed.push((names.clone(), c.arg, vec![ri + 1])),
+                }
             }
+        }
+        for (names, arg, rules) in narrowed {
+            let rules: Vec<String> = rules.iter().map(|r| r.to_string()).collect();
+            out.push(format!(
+                "{names}: arg{arg}:u32 ({} {}) compares only the low half of a 64-bit argument on {}: values that differ only in the high half match too (fine for int arguments the kernel truncates)",
+                if rules.len() == 1 { "rule" } else { "rules" },
+                rules.join(", "),
+                wide.join(", ")
+            ));
         }
     }
     out

@@ -18,7 +18,7 @@
 //!   filter (big-endian for s390x, ppc64, mips, …; see
 //!   [`bpf_asm::Arch::endian`]).
 //!
-//! Every entry point verifies the program first ([`crate::verify`]), so an
+//! Every entry point verifies the program first ([`crate::verify()`]), so an
 //! invalid program gives an error instead of a result; nothing panics and,
 //! since classic BPF jumps only forward, nothing loops.
 //!

@@ -7,7 +7,11 @@
 //! for syscall lists) become one chain operation that finds the first
 //! matching key by a linear scan (short remainders) or a binary search (long
 //! ones) and adds the exact number of `jeq` instructions the kernel would
-//! have executed to the step count.
+//! have executed to the step count. Jump regions (see [`super::region`])
+//! entered from outside become one lookup. Finally an `ld [k]` or `and #m`
+//! followed by a conditional jump is fused into one op counting two steps,
+//! and conditional jumps are real branches (not selects), so a predicted
+//! path does not wait for A.
 
 use alloc::boxed::Box;
 use alloc::vec;
@@ -67,6 +71,18 @@ enum Op {
     JeqChain(u16, u16),
     /// Entry of jump region number `id`.
     Region(u16),
+    /// `ld [4 * w]` followed by `jeq #k` (two steps).
+    LdJeqK(u8, u32, u16, u16),
+    /// `ld [4 * w]` followed by `jgt #k` (two steps).
+    LdJgtK(u8, u32, u16, u16),
+    /// `ld [4 * w]` followed by `jge #k` (two steps).
+    LdJgeK(u8, u32, u16, u16),
+    /// `ld [4 * w]` followed by `jset #k` (two steps).
+    LdJsetK(u8, u32, u16, u16),
+    /// `ld [4 * w]` followed by the entry of jump region `id`.
+    LdRegion(u8, u16),
+    /// `and #m` followed by `jeq #k` (two steps).
+    AndJeqK(u32, u32, u16, u16),
     RetK(u32),
     RetA,
     /// Ends the run with 0; never reached in a verified program.
@@ -86,6 +102,10 @@ struct Chain {
     /// Absolute `jf` target of the last member.
     miss: u16,
 }
+
+/// Entries of all region lookup tables of one program together (4 bytes
+/// each).
+const TABLE_BUDGET: usize = 1 << 16;
 
 /// Remainders up to this length are scanned linearly.
 const LINEAR_SCAN_MAX: usize = 12;
@@ -206,12 +226,21 @@ impl Prepared {
             .collect();
         let regions = build_regions(&mut ops);
         let chains = build_chains(&mut ops);
+        fuse(&mut ops);
         Prepared {
             ops: ops.into_boxed_slice(),
             chains: chains.into_boxed_slice(),
             regions: regions.into_boxed_slice(),
             prog: prog.into(),
         }
+    }
+
+    /// How many jump regions were built, and how many of them have a
+    /// lookup table.
+    #[cfg(test)]
+    pub(super) fn region_counts(&self) -> (usize, usize) {
+        let tables = self.regions.iter().filter(|r| r.has_table()).count();
+        (self.regions.len(), tables)
     }
 
     /// The program as given.
@@ -230,6 +259,7 @@ impl Prepared {
     /// [`SeccompData::words`]).
     pub fn run_words(&self, words: &[u32; SECCOMP_DATA_WORDS]) -> Outcome {
         let ops = &*self.ops;
+        let word = |w: u8| words[w as usize & (SECCOMP_DATA_WORDS - 1)];
         let mut a: u32 = 0;
         let mut x: u32 = 0;
         let mut mem = [0u32; 16];
@@ -242,8 +272,44 @@ impl Prepared {
             steps += 1;
             pc += 1;
             match op {
-                Op::LdW(i) => a = words[i as usize & (SECCOMP_DATA_WORDS - 1)],
-                Op::JeqK(k, t, f) => pc = if a == k { t } else { f } as usize,
+                Op::LdJeqK(w, k, t, f) => {
+                    steps += 1;
+                    a = word(w);
+                    pc = branch(a == k, t, f);
+                }
+                Op::JeqK(k, t, f) => pc = branch(a == k, t, f),
+                Op::LdW(w) => a = word(w),
+                Op::RetK(k) => return Outcome { ret: k, steps },
+                Op::LdJgeK(w, k, t, f) => {
+                    steps += 1;
+                    a = word(w);
+                    pc = branch(a >= k, t, f);
+                }
+                Op::LdJgtK(w, k, t, f) => {
+                    steps += 1;
+                    a = word(w);
+                    pc = branch(a > k, t, f);
+                }
+                Op::LdJsetK(w, k, t, f) => {
+                    steps += 1;
+                    a = word(w);
+                    pc = branch(a & k != 0, t, f);
+                }
+                Op::AndJeqK(m, k, t, f) => {
+                    steps += 1;
+                    a &= m;
+                    pc = branch(a == k, t, f);
+                }
+                Op::LdRegion(w, id) => {
+                    steps += 1;
+                    a = word(w);
+                    let Some(region) = self.regions.get(id as usize) else {
+                        return Outcome { ret: 0, steps };
+                    };
+                    let (exit, inside) = region.exit(a);
+                    steps += inside.saturating_sub(1);
+                    pc = exit;
+                }
                 Op::Region(id) => {
                     let Some(region) = self.regions.get(id as usize) else {
                         return Outcome { ret: 0, steps };
@@ -268,10 +334,9 @@ impl Prepared {
                         }
                     }
                 }
-                Op::JgtK(k, t, f) => pc = if a > k { t } else { f } as usize,
-                Op::JgeK(k, t, f) => pc = if a >= k { t } else { f } as usize,
-                Op::JsetK(k, t, f) => pc = if a & k != 0 { t } else { f } as usize,
-                Op::RetK(k) => return Outcome { ret: k, steps },
+                Op::JgtK(k, t, f) => pc = branch(a > k, t, f),
+                Op::JgeK(k, t, f) => pc = branch(a >= k, t, f),
+                Op::JsetK(k, t, f) => pc = branch(a & k != 0, t, f),
                 Op::RetA => return Outcome { ret: a, steps },
                 Op::AndK(k) => a &= k,
                 Op::Ja(t) => pc = t as usize,
@@ -304,10 +369,10 @@ impl Prepared {
                 Op::XorX => a ^= x,
                 Op::LshX => a = a.wrapping_shl(x & 31),
                 Op::RshX => a = a.wrapping_shr(x & 31),
-                Op::JeqX(t, f) => pc = if a == x { t } else { f } as usize,
-                Op::JgtX(t, f) => pc = if a > x { t } else { f } as usize,
-                Op::JgeX(t, f) => pc = if a >= x { t } else { f } as usize,
-                Op::JsetX(t, f) => pc = if a & x != 0 { t } else { f } as usize,
+                Op::JeqX(t, f) => pc = branch(a == x, t, f),
+                Op::JgtX(t, f) => pc = branch(a > x, t, f),
+                Op::JgeX(t, f) => pc = branch(a >= x, t, f),
+                Op::JsetX(t, f) => pc = branch(a & x != 0, t, f),
                 Op::Halt => return Outcome { ret: 0, steps },
             }
         }
@@ -364,14 +429,18 @@ fn build_regions(ops: &mut [Op]) -> Vec<Region> {
         }
     }
     let mut regions = Vec::new();
+    let mut table_budget = TABLE_BUDGET;
     for pc in 0..orig.len() {
         if !entry[pc] || node(pc).is_none() || regions.len() >= u16::MAX as usize {
             continue;
         }
-        let Some(region) = Region::build(pc, node) else {
+        let Some(mut region) = Region::build(pc, node) else {
             continue;
         };
+        let mut budget = table_budget;
+        region.add_table(&mut budget);
         if region.pays_off() {
+            table_budget = budget;
             ops[pc] = Op::Region(regions.len() as u16);
             regions.push(region);
         }
@@ -423,4 +492,44 @@ fn build_chains(ops: &mut [Op]) -> Vec<Chain> {
         });
     }
     chains
+}
+
+/// The target of a conditional jump.
+///
+/// Written as a real branch rather than a select: a select would make
+/// every next dispatch wait for A, while a predicted branch lets the
+/// processor run ahead.
+#[inline(always)]
+fn branch(taken: bool, t: u16, f: u16) -> usize {
+    if taken {
+        cold_path();
+        t as usize
+    } else {
+        f as usize
+    }
+}
+
+/// Marks the path it is called on as unlikely, which keeps LLVM from
+/// turning the branch into a select.
+#[cold]
+#[inline(always)]
+fn cold_path() {}
+
+/// Fuses an instruction with the one after it where both are common
+/// together: `ld [k]` before a `jeq/jgt/jge/jset #k` or a region entry,
+/// `and #m` before a `jeq #k`. The second instruction keeps its own op, for
+/// jumps that land on it.
+fn fuse(ops: &mut [Op]) {
+    for pc in 0..ops.len().saturating_sub(1) {
+        let fused = match (ops[pc], ops[pc + 1]) {
+            (Op::LdW(w), Op::JeqK(k, t, f)) => Op::LdJeqK(w, k, t, f),
+            (Op::LdW(w), Op::JgtK(k, t, f)) => Op::LdJgtK(w, k, t, f),
+            (Op::LdW(w), Op::JgeK(k, t, f)) => Op::LdJgeK(w, k, t, f),
+            (Op::LdW(w), Op::JsetK(k, t, f)) => Op::LdJsetK(w, k, t, f),
+            (Op::LdW(w), Op::Region(id)) => Op::LdRegion(w, id),
+            (Op::AndK(m), Op::JeqK(k, t, f)) => Op::AndJeqK(m, k, t, f),
+            (op, _) => op,
+        };
+        ops[pc] = fused;
+    }
 }

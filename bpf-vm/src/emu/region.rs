@@ -31,7 +31,16 @@ pub(super) struct Region {
     /// For each interval: the instruction the region exits to and the
     /// number of instructions executed inside the region.
     exits: Box<[(u16, u16)]>,
+    /// The exit and step count for each small A (`A < dense.len()`),
+    /// packed as `pc | steps << 16`: one load instead of a search for the
+    /// values a syscall-number dispatch sees.
+    dense: Box<[u32]>,
 }
+
+/// Values of A below this may get a direct lookup table.
+const DENSE_MAX: u32 = 8192;
+/// The least length of a lookup table.
+const DENSE_MIN: usize = 1024;
 
 /// Regions whose step function would have more intervals are not built.
 const MAX_INTERVALS: usize = 8192;
@@ -42,6 +51,9 @@ impl Region {
     /// Where the region exits for this A, and the steps taken inside.
     #[inline(always)]
     pub(super) fn exit(&self, a: u32) -> (usize, usize) {
+        if let Some(&e) = self.dense.get(a as usize) {
+            return ((e & 0xffff) as usize, (e >> 16) as usize);
+        }
         let i = self.starts.partition_point(|&s| s <= a).saturating_sub(1);
         match self.exits.get(i) {
             Some(&(pc, steps)) => (pc as usize, steps as usize),
@@ -49,10 +61,12 @@ impl Region {
         }
     }
 
-    /// Whether one binary search is clearly cheaper than dispatching the
-    /// region's instructions one by one: the longest path inside must be
-    /// well above the search depth. True for long `jeq` ladders, false for
-    /// balanced trees (whose depth already is logarithmic).
+    /// Whether looking the exit up is clearly cheaper than dispatching the
+    /// region's instructions one by one. With a lookup table (see
+    /// [`Region::add_table`]) that holds once some path inside has three
+    /// instructions; otherwise the longest path inside must be well above
+    /// the depth of the binary search, true for long `jeq` ladders and
+    /// false for balanced trees (whose depth already is logarithmic).
     pub(super) fn pays_off(&self) -> bool {
         let longest = self
             .exits
@@ -60,8 +74,49 @@ impl Region {
             .map(|&(_, s)| s as usize)
             .max()
             .unwrap_or(0);
+        if !self.dense.is_empty() {
+            return longest >= 3;
+        }
         let depth = (usize::BITS - self.starts.len().leading_zeros()) as usize;
         longest >= 2 * depth + 4
+    }
+
+    /// Whether [`Region::add_table`] gave the region a lookup table.
+    #[cfg(test)]
+    pub(super) fn has_table(&self) -> bool {
+        !self.dense.is_empty()
+    }
+
+    /// Adds a lookup table for the small values of A where the step
+    /// function changes below [`DENSE_MAX`], taking its length from
+    /// `budget` (no table when the budget is too small or nothing changes
+    /// there).
+    pub(super) fn add_table(&mut self, budget: &mut usize) {
+        let Some(&last) = self.starts.iter().rev().find(|&&s| s < DENSE_MAX) else {
+            return;
+        };
+        if last == 0 {
+            return;
+        }
+        // Cover at least the values syscall numbers take on every
+        // architecture but MIPS (the interval after `last` runs to
+        // DENSE_MAX or beyond).
+        let len = (last as usize + 1).max(DENSE_MIN);
+        if len > *budget {
+            return;
+        }
+        *budget -= len;
+        let mut table = Vec::with_capacity(len);
+        for (i, &(pc, steps)) in self.exits.iter().enumerate() {
+            let end = self
+                .starts
+                .get(i + 1)
+                .map_or(len, |&s| (s as usize).min(len));
+            while table.len() < end {
+                table.push(pc as u32 | (steps as u32) << 16);
+            }
+        }
+        self.dense = table.into_boxed_slice();
     }
 
     /// Builds the step function of the region entered at `entry`; `node`
@@ -118,6 +173,7 @@ impl Region {
         (starts.first() == Some(&0)).then(|| Region {
             starts: starts.into_boxed_slice(),
             exits: exits.into_boxed_slice(),
+            dense: Box::new([]),
         })
     }
 }

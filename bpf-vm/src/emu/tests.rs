@@ -527,3 +527,70 @@ fn prepared_equals_reference_on_random_programs() {
         "only {verified} of {tried} random programs verified"
     );
 }
+
+/// A syscall-number dispatch: `ld [0]`, then `n` random `jeq/jgt/jge #k`
+/// and `ja` instructions jumping forward, then `ret #i` exits. Keys sit
+/// around the edges of the region lookup tables.
+fn random_dispatch(rng: &mut Rng, n: usize) -> Vec<SockFilter> {
+    const KEYS: [u32; 10] = [
+        0,
+        1,
+        1022,
+        1023,
+        1024,
+        8190,
+        8191,
+        8192,
+        0x4000_0000,
+        u32::MAX,
+    ];
+    let exits = 6;
+    let mut prog = vec![s(LD_ABS, 0)];
+    for pc in 1..=n {
+        let left = (n - pc + exits) as u64; // instructions after this one
+        let off = |rng: &mut Rng| rng.below(left.min(255)) as u8;
+        let k = match rng.below(3) {
+            0 => KEYS[rng.below(KEYS.len() as u64) as usize],
+            1 => rng.below(1100) as u32,
+            _ => rng.below(9000) as u32,
+        };
+        prog.push(match rng.below(8) {
+            0 => s(BPF_JMP | BPF_JA, rng.below(left.min(8)) as u32),
+            1 | 2 => j(BPF_JMP | BPF_JGT | BPF_K, k, off(rng), off(rng)),
+            3 => j(BPF_JMP | BPF_JGE | BPF_K, k, off(rng), off(rng)),
+            _ => j(BPF_JMP | BPF_JEQ | BPF_K, k, off(rng), 0),
+        });
+    }
+    for i in 0..exits {
+        prog.push(s(RET_K, i as u32));
+    }
+    prog
+}
+
+#[test]
+fn jump_regions_with_lookup_tables_match_the_reference() {
+    let seed = 0x5eed_0002;
+    let mut rng = Rng(seed);
+    let mut tables = 0;
+    for _ in 0..300 {
+        let n = 2 + rng.below(60) as usize;
+        let prog = random_dispatch(&mut rng, n);
+        let prepared = Prepared::new(&prog).expect("dispatches verify");
+        tables += prepared.region_counts().1;
+        let mut nrs: Vec<u32> = (0..1100).chain(8185..8200).collect();
+        for f in &prog {
+            nrs.extend([f.k.wrapping_sub(1), f.k, f.k.wrapping_add(1)]);
+        }
+        nrs.extend((0..50).map(|_| rng.next() as u32));
+        for nr in nrs {
+            let data = SeccompData::new(nr as i32, AUDIT_ARCH_X86_64);
+            let want = run(&prog, &data, Endian::Little).unwrap();
+            assert_eq!(
+                prepared.run(&data, Endian::Little),
+                want,
+                "seed {seed:#x}, nr {nr:#x}, program {prog:?}"
+            );
+        }
+    }
+    assert!(tables >= 100, "only {tables} regions got a lookup table");
+}
