@@ -649,3 +649,45 @@ fn prover_refuses_arithmetic_on_arguments() {
         other => panic!("expected cannot-prove, got {other:?}"),
     }
 }
+
+/// A frequency profile moves the profiled syscalls onto shorter paths: the
+/// weighted cost of `auto` with the profile is at most its cost without, and
+/// the hottest syscall gets strictly cheaper in at least one of the cases.
+#[test]
+fn frequency_profile_shortens_hot_paths() {
+    use bpf_asm::policy::compile::{compile_resolved, CompileOptions, Profile};
+    use bpf_vm::analysis::syscall_steps;
+    let Some(corpus) = corpus() else { return };
+    let resolved = load_docker(&corpus);
+    let audit = Arch::X86_64.audit_arch();
+    let hot = ["futex", "read", "write", "epoll_pwait", "recvfrom", "sendto"];
+    let steps = |prog: &[SockFilter], name: &str| {
+        let nr = Arch::X86_64.syscall_nr(name).expect("known syscall");
+        syscall_steps(prog, nr, audit, 100_000)
+            .expect("verifies")
+            .max
+    };
+    let plain = compile_resolved(&resolved, &CompileOptions::default())
+        .expect("compiles")
+        .program;
+    let mut improved = 0;
+    for (i, name) in hot.iter().enumerate() {
+        let profile = Profile {
+            weights: vec![(name.to_string(), 1_000_000)],
+        };
+        let opts = CompileOptions {
+            profile: Some(profile),
+            ..CompileOptions::default()
+        };
+        let weighted = compile_resolved(&resolved, &opts).expect("compiles").program;
+        let (before, after) = (steps(&plain, name), steps(&weighted, name));
+        assert!(
+            after <= before,
+            "case {i}: profiling {name} made it slower: {before} -> {after} steps"
+        );
+        if after < before {
+            improved += 1;
+        }
+    }
+    assert!(improved > 0, "no profiled syscall got a shorter path");
+}

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use bpf_asm::disasm::write_insn;
 use bpf_asm::SockFilter;
 use bpf_vm::budget::{ebpf_len, max_stack_depth};
+use bpf_vm::cache::{cache_bitmap, has_cache};
 use bpf_vm::{verify, Mode, VerifyError};
 
 use crate::io::{load_program, InputFormat};
@@ -32,6 +33,15 @@ pub struct Args {
     /// filter budget, and how many copies of the filter could stack.
     #[arg(long, short)]
     pub verbose: bool,
+    /// Report, for this architecture (repeatable; `x86` gives the x86_64
+    /// compat bitmap), which syscalls the kernel's constant-action cache lets
+    /// through without running any filter of the stack.
+    #[arg(long = "cache", value_name = "ARCH")]
+    pub cache: Vec<String>,
+    /// Filters installed before PROG (repeatable, oldest first), for the
+    /// `--cache` report of the whole stack.
+    #[arg(long = "stack", value_name = "PROG")]
+    pub stack: Vec<String>,
 }
 
 /// Runs the command.
@@ -54,6 +64,7 @@ pub fn run(args: Args) -> Result<ExitCode, DynError> {
                     );
                 }
             }
+            report_cache(&args, &prog)?;
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
@@ -64,6 +75,56 @@ pub fn run(args: Args) -> Result<ExitCode, DynError> {
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// Prints the `--cache` report: per architecture, the syscalls that the
+/// kernel's action cache allows without running the filters.
+fn report_cache(args: &Args, prog: &[SockFilter]) -> Result<(), DynError> {
+    for line in cache_report(args, prog)? {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+/// The lines of the `--cache` report.
+fn cache_report(args: &Args, prog: &[SockFilter]) -> Result<Vec<String>, DynError> {
+    let mut out = Vec::new();
+    let mut older = Vec::new();
+    for path in &args.stack {
+        let p = load_program(path, args.input)?;
+        verify(&p, Mode::Seccomp).map_err(|e| format!("{path}: {e}"))?;
+        older.push(p);
+    }
+    let mut stack: Vec<&[SockFilter]> = older.iter().map(Vec::as_slice).collect();
+    stack.push(prog);
+    for name in &args.cache {
+        let arch = bpf_asm::Arch::from_name(name)
+            .ok_or_else(|| format!("--cache {name}: unknown architecture"))?;
+        if !has_cache(arch) {
+            println!(
+                "cache: {}: the kernel has no action cache for this architecture",
+                arch.name()
+            );
+            continue;
+        }
+        let set = cache_bitmap(&stack, arch);
+        let names: Vec<String> = set
+            .iter()
+            .map(|nr| match arch.syscall_name(nr) {
+                Some(n) => n.to_string(),
+                None => nr.to_string(),
+            })
+            .collect();
+        let (first, last) = arch.syscall_range();
+        out.push(format!(
+            "cache: {}: {} of the {} numbers {first}..={last} skip the filters: {}",
+            arch.name(),
+            names.len(),
+            last - first + 1,
+            names.join(" ")
+        ));
+    }
+    Ok(out)
 }
 
 /// The faulty instruction as text and as raw fields, for the error report.
@@ -100,6 +161,8 @@ mod tests {
             input: None,
             classic,
             verbose: true,
+            cache: vec![],
+            stack: vec![],
         };
         run(args).unwrap()
     }
@@ -123,6 +186,8 @@ mod tests {
             input: Some(InputFormat::Raw),
             classic: false,
             verbose: false,
+            cache: vec![],
+            stack: vec![],
         };
         assert!(run(args).is_err());
     }
@@ -145,5 +210,34 @@ mod tests {
         );
         let e = verify(&[], Mode::Seccomp).unwrap_err();
         assert_eq!(describe_insn(&[], &e), None);
+    }
+
+    #[test]
+    fn cache_report_lists_what_the_whole_stack_lets_through() {
+        // Newest filter: getpid gets ERRNO; older filter: getppid loads an
+        // argument, so it can never be cached either.
+        let newest = temp_file(
+            "newest.s",
+            "ld [0]\njeq #39, deny\nret #0x7fff0000\ndeny: ret #0x50001\n",
+        );
+        let older = temp_file(
+            "older.s",
+            "ld [0]\njeq #110, args\nret #0x7fff0000\nargs: ld [16]\nret #0x7fff0000\n",
+        );
+        let args = Args {
+            prog: newest.clone(),
+            input: None,
+            classic: false,
+            verbose: false,
+            cache: vec!["x86_64".into(), "mips".into()],
+            stack: vec![older],
+        };
+        let prog = load_program(&newest, None).unwrap();
+        let lines = cache_report(&args, &prog).unwrap();
+        let listed: Vec<&str> = lines[0].split(": ").nth(3).unwrap().split(' ').collect();
+        assert!(listed.contains(&"read"), "{}", lines[0]);
+        assert!(!listed.contains(&"getpid"), "{}", lines[0]);
+        assert!(!listed.contains(&"getppid"), "{}", lines[0]);
+        assert!(lines[1].contains("no action cache"), "{}", lines[1]);
     }
 }

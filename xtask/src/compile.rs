@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use bpf_asm::disasm::{disassemble, DisasmOptions};
 use bpf_asm::encode;
-use bpf_asm::policy::compile::{compile_resolved, CompileOptions, Compiled, Layout};
+use bpf_asm::policy::compile::{compile_resolved, CompileOptions, Compiled, Layout, Profile};
 use bpf_asm::policy::load::{load_str, parse_arch, Format, LoadOptions};
 use bpf_asm::policy::resolve::{resolve, Resolved};
 use bpf_asm::policy::Policy;
@@ -36,6 +36,12 @@ pub struct PolicyArgs {
     /// Firecracker files: the filter (thread category) to load, e.g. `vmm`.
     #[arg(long, value_name = "NAME")]
     pub filter: Option<String>,
+    /// Syscall frequency profile for the `auto` layout's cost model: one
+    /// syscall per line, `NAME WEIGHT` (e.g. counts from `strace -c`), or
+    /// `NAME` alone for a priority list, most frequent first (the format of
+    /// Android's SECCOMP_PRIORITY.TXT); `#` starts a comment.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<String>,
 }
 
 /// A loaded policy with its names resolved.
@@ -44,6 +50,8 @@ pub struct Loaded {
     pub policy: Policy,
     /// The policy with syscall numbers.
     pub resolved: Resolved,
+    /// The frequency profile from `--profile`, if any.
+    pub profile: Option<Profile>,
 }
 
 /// Reads, parses and resolves a policy file according to `pa`.
@@ -82,7 +90,56 @@ pub fn load_policy(path: &str, pa: &PolicyArgs) -> Result<Loaded, DynError> {
         policy.arches = arches;
     }
     let resolved = resolve(&policy).map_err(|e| format!("{name}: {e}"))?;
-    Ok(Loaded { policy, resolved })
+    let profile = match &pa.profile {
+        Some(p) => Some(load_profile(p)?),
+        None => None,
+    };
+    Ok(Loaded {
+        policy,
+        resolved,
+        profile,
+    })
+}
+
+/// Reads a `--profile` file (see [`PolicyArgs::profile`]).
+pub fn load_profile(path: &str) -> Result<Profile, DynError> {
+    let bytes = read_input(path)?;
+    let text = String::from_utf8(bytes).map_err(|_| format!("{path}: not UTF-8 text"))?;
+    parse_profile(&text).map_err(|(line, why)| format!("{path}:{line}: {why}").into())
+}
+
+/// Parses profile text; an error is `(line, why)`.
+fn parse_profile(text: &str) -> Result<Profile, (usize, String)> {
+    let mut named: Vec<(String, Option<u64>, usize)> = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let mut fields = line.split_whitespace();
+        let name = fields.next().unwrap_or_default();
+        if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err((i + 1, format!("`{name}` is not a syscall name")));
+        }
+        let weight = match fields.next() {
+            None => None,
+            Some(w) => Some(
+                w.parse::<u64>()
+                    .map_err(|_| (i + 1, format!("weight `{w}` is not a non-negative integer")))?,
+            ),
+        };
+        if let Some(extra) = fields.next() {
+            return Err((i + 1, format!("unexpected `{extra}` after the weight")));
+        }
+        named.push((name.to_string(), weight, i + 1));
+    }
+    let listed = named.len() as u64;
+    let mut weights = Vec::with_capacity(named.len());
+    for (rank, (name, weight, _)) in named.into_iter().enumerate() {
+        // A bare name ranks by position: the first line weighs the most.
+        weights.push((name, weight.unwrap_or(listed - rank as u64)));
+    }
+    Ok(Profile { weights })
 }
 
 fn parse_kernel(s: &str) -> Option<(u32, u32)> {
@@ -100,7 +157,7 @@ pub fn parse_layout(s: &str) -> Result<Layout, String> {
 pub fn compile_with(loaded: &Loaded, layout: Layout) -> Result<Compiled, DynError> {
     let opts = CompileOptions {
         layout,
-        profile: None,
+        profile: loaded.profile.clone(),
     };
     Ok(compile_resolved(&loaded.resolved, &opts)?)
 }
@@ -194,4 +251,31 @@ pub fn run(args: Args) -> Result<ExitCode, DynError> {
         compiled.layout
     );
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod profile_tests {
+    use super::parse_profile;
+
+    #[test]
+    fn weighted_and_ranked_profiles_parse() {
+        let p = parse_profile("# counts\nread 900\nwrite 10 # comment\n\n").unwrap();
+        assert_eq!(p.weights, vec![("read".into(), 900), ("write".into(), 10)]);
+        let p = parse_profile("futex\nioctl\nepoll_pwait\n").unwrap();
+        assert_eq!(
+            p.weights,
+            vec![
+                ("futex".into(), 3),
+                ("ioctl".into(), 2),
+                ("epoll_pwait".into(), 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_profile_lines_are_located() {
+        assert_eq!(parse_profile("read 1\nwrite x\n").unwrap_err().0, 2);
+        assert_eq!(parse_profile("\n\nopen(at) 3\n").unwrap_err().0, 3);
+        assert_eq!(parse_profile("read 1 2\n").unwrap_err().0, 1);
+    }
 }
