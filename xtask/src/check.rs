@@ -101,10 +101,10 @@ fn cache_report(args: &Args, prog: &[SockFilter]) -> Result<Vec<String>, DynErro
         let arch = bpf_asm::Arch::from_name(name)
             .ok_or_else(|| format!("--cache {name}: unknown architecture"))?;
         if !has_cache(arch) {
-            println!(
+            out.push(format!(
                 "cache: {}: the kernel has no action cache for this architecture",
                 arch.name()
-            );
+            ));
             continue;
         }
         let set = cache_bitmap(&stack, arch);
