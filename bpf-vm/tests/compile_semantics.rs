@@ -660,7 +660,14 @@ fn frequency_profile_shortens_hot_paths() {
     let Some(corpus) = corpus() else { return };
     let resolved = load_docker(&corpus);
     let audit = Arch::X86_64.audit_arch();
-    let hot = ["futex", "read", "write", "epoll_pwait", "recvfrom", "sendto"];
+    let hot = [
+        "futex",
+        "read",
+        "write",
+        "epoll_pwait",
+        "recvfrom",
+        "sendto",
+    ];
     let steps = |prog: &[SockFilter], name: &str| {
         let nr = Arch::X86_64.syscall_nr(name).expect("known syscall");
         syscall_steps(prog, nr, audit, 100_000)
@@ -679,7 +686,9 @@ fn frequency_profile_shortens_hot_paths() {
             profile: Some(profile),
             ..CompileOptions::default()
         };
-        let weighted = compile_resolved(&resolved, &opts).expect("compiles").program;
+        let weighted = compile_resolved(&resolved, &opts)
+            .expect("compiles")
+            .program;
         let (before, after) = (steps(&plain, name), steps(&weighted, name));
         assert!(
             after <= before,

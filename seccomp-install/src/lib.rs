@@ -10,6 +10,32 @@
 //! # Ok::<(), seccomp_install::Error>(())
 //! ```
 //!
+//! A filter written in `bpf_asm` text is assembled at compile time (an
+//! assembly error is a compile error), so a static binary embeds a plain
+//! array:
+//!
+//! ```no_run
+//! use seccomp_install::{install, set_no_new_privs, Flags};
+//!
+//! const FILTER: [bpf_asm::SockFilter; 7] = bpf_asm::bpf_program!(
+//!     "ld [arch]
+//!      jne #AUDIT_ARCH_X86_64, bad
+//!      ld [nr]
+//!      jeq #__NR_ptrace, deny
+//!      ret ALLOW
+//!      deny: ret ERRNO(1)
+//!      bad: ret KILL_PROCESS"
+//! );
+//!
+//! fn lock_down() -> Result<(), seccomp_install::Error> {
+//!     set_no_new_privs()?;
+//!     // Every thread of the process gets the filter, or none does.
+//!     install(&FILTER, Flags::TSYNC)?;
+//!     Ok(())
+//! }
+//! # lock_down().unwrap();
+//! ```
+//!
 //! * [`set_no_new_privs`] and [`install`] attach a filter. Every
 //!   non-zero return of the kernel is handled: with [`Flags::TSYNC`] a
 //!   positive value is the thread that could not be synchronised

@@ -13,14 +13,14 @@
 //! `kill_process`.
 
 use std::collections::BTreeMap;
-use std::string::{String, ToString};
+use std::string::String;
 use std::vec::Vec;
 use std::{format, vec};
 
 use serde::Deserialize;
 
 use super::json_pos::{locate, Seg};
-use super::{check_resolves, error_at, LoadError, LoadOptions};
+use super::{check_resolves, error_at, json_syntax_error, LoadError, LoadOptions};
 use crate::policy::resolve::ResolveError;
 use crate::policy::{Action, CmpOp, Condition, Policy, Rule, SyscallRef, Width};
 use crate::seccomp::Arch;
@@ -75,17 +75,8 @@ enum OpT {
 /// Loads one filter of a Firecracker file (`opts.filter`, needed when the
 /// file has several); `file` names it in errors and hints the architecture.
 pub fn load(text: &str, file: &str, opts: &LoadOptions) -> Result<Policy, LoadError> {
-    let all: BTreeMap<String, FilterT> = serde_json::from_str(text).map_err(|e| LoadError {
-        file: file.to_string(),
-        line: e.line().max(1),
-        column: e.column().max(1),
-        message: e
-            .to_string()
-            .split(" at line ")
-            .next()
-            .unwrap_or("")
-            .to_string(),
-    })?;
+    let all: BTreeMap<String, FilterT> =
+        serde_json::from_str(text).map_err(|e| json_syntax_error(file, text, &e))?;
     let at = |path: &[Seg<'_>], msg: String| error_at(file, text, locate(text, path), msg);
     let names: Vec<&str> = all.keys().map(String::as_str).collect();
     let name = match (&opts.filter, names.as_slice()) {

@@ -135,6 +135,24 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, before[start..].chars().count() + 1)
 }
 
+/// A `serde_json` syntax error as a [`LoadError`] (`serde_json` counts
+/// columns in bytes, [`LoadError::column`] in characters).
+pub(crate) fn json_syntax_error(file: &str, text: &str, e: &serde_json::Error) -> LoadError {
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(e.line().saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let message = e.to_string();
+    let message = message.split(" at line ").next().unwrap_or("").to_string();
+    error_at(
+        file,
+        text,
+        line_start + e.column().saturating_sub(1),
+        message,
+    )
+}
+
 /// Builds a [`LoadError`] at byte `offset` of `text`.
 pub(crate) fn error_at(file: &str, text: &str, offset: usize, message: String) -> LoadError {
     let (line, column) = line_col(text, offset);

@@ -66,7 +66,7 @@ use std::{format, vec};
 use serde::Deserialize;
 
 use super::json_pos::{locate, Seg};
-use super::{check_resolves, error_at, LoadError};
+use super::{check_resolves, error_at, json_syntax_error, LoadError};
 use crate::policy::resolve::ResolveError;
 use crate::policy::{Action, CmpOp, Condition, Policy, Rule, SyscallRef, Width};
 use crate::seccomp::Arch;
@@ -215,17 +215,7 @@ struct ScmpRule {
 /// Loads an OCI/Docker profile (see the module docs); `file` names it in
 /// errors.
 pub fn load(text: &str, file: &str, opts: &OciOptions) -> Result<Policy, LoadError> {
-    let p: ProfileT = serde_json::from_str(text).map_err(|e| LoadError {
-        file: file.to_string(),
-        line: e.line().max(1),
-        column: e.column().max(1),
-        message: e
-            .to_string()
-            .split(" at line ")
-            .next()
-            .unwrap_or("")
-            .to_string(),
-    })?;
+    let p: ProfileT = serde_json::from_str(text).map_err(|e| json_syntax_error(file, text, &e))?;
     let at = |path: &[Seg<'_>], msg: String| error_at(file, text, locate(text, path), msg);
     let native = match opts.arch.or_else(Arch::host) {
         Some(a) => a,
