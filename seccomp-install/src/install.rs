@@ -36,7 +36,7 @@ pub fn set_no_new_privs() -> Result<(), Error> {
 ///
 /// The caller needs no_new_privs ([`set_no_new_privs`]) or
 /// CAP_SYS_ADMIN. With the `verify` feature the program is checked first
-/// and refused with [`Error::Rejected`]. When the kernel lacks `seccomp(2)`
+/// and refused with `Error::Rejected`. When the kernel lacks `seccomp(2)`
 /// (`ENOSYS`) and `flags` is empty, the filter is attached with
 /// `prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER)`; with flags this is
 /// [`Error::Unsupported`].

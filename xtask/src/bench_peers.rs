@@ -1,11 +1,12 @@
-//! `cargo xtask bench-peers [--quick] [--profile FILE]...`: our policy
-//! compiler side by side with libseccomp and seccompiler on real OCI/Docker
-//! profiles.
+//! `cargo xtask bench-peers [--quick] [--arch ARCH]... [--profile FILE]...`:
+//! our policy compiler side by side with libseccomp and seccompiler on real
+//! OCI/Docker profiles.
 //!
 //! Each profile is loaded the way Docker hands it to runc on x86_64
 //! (Docker's default capabilities, the running kernel's version for
-//! `minKernel`), for x86_64 and i386 (x32 calls are refused as a bad
-//! architecture by every side). Names the installed libseccomp does not know
+//! `minKernel`), for the architectures given with `--arch` (default x86_64
+//! and i386; x32 calls are refused as a bad architecture by every side).
+//! libseccomp's filter is built for exactly the same architectures. Names the installed libseccomp does not know
 //! are dropped from our policy too, as runc drops them, so the decisions are
 //! comparable. Then it is compiled by:
 //!
@@ -17,9 +18,9 @@
 //!   action, one architecture; see the `seccompiler_peer` module).
 //!
 //! For each program the table gives its size, the instructions executed
-//! (mean and maximum over x86_64 syscall numbers 0–1023 and the x32 range
-//! 0x40000000–0x400003ff, mean over the defined i386 syscalls; five argument
-//! sets each), how many syscalls the kernel's action cache allows without
+//! (on x86_64: mean and maximum over syscall numbers 0–1023 and the x32
+//! range 0x40000000–0x400003ff, and mean over the defined syscalls; on
+//! i386: mean over the defined syscalls; five argument sets each), how many syscalls the kernel's action cache allows without
 //! running the filter (`bpf_vm::cache`), the compile time (median), and the
 //! number of calls on which its decision differs from our `auto` program
 //! (on x86_64 and i386 numbers, -1, a foreign architecture, and arguments at
@@ -63,6 +64,50 @@ pub struct Args {
     /// and Flatpak profiles of the shared corpus).
     #[arg(long = "profile", value_name = "FILE")]
     pub profiles: Vec<PathBuf>,
+    /// An architecture to load the profiles for and build every filter
+    /// for: `x86_64` or `x86` (also `i386`); repeatable; default: both.
+    #[arg(long = "arch", value_name = "ARCH", value_parser = parse_arch)]
+    pub arches: Vec<Arch>,
+}
+
+/// The architectures this command can compare (its step inputs and the
+/// libseccomp rules are those of an x86_64 host).
+const SUPPORTED_ARCHES: [Arch; 2] = [Arch::X86_64, Arch::X86];
+
+/// Parses an `--arch` value: one of [`SUPPORTED_ARCHES`], by any name
+/// [`Arch::from_name`] knows.
+fn parse_arch(name: &str) -> Result<Arch, String> {
+    match Arch::from_name(name) {
+        Some(a) if SUPPORTED_ARCHES.contains(&a) => Ok(a),
+        Some(a) => Err(format!(
+            "bench-peers compares x86_64 and x86 (i386) filters only, not {}",
+            a.name()
+        )),
+        None => Err(format!(
+            "unknown architecture `{name}` (expected x86_64 or x86)"
+        )),
+    }
+}
+
+/// The architectures to compare: those given, in [`SUPPORTED_ARCHES`]
+/// order without repeats, or all of them when none is given.
+fn chosen_arches(given: &[Arch]) -> Vec<Arch> {
+    if given.is_empty() {
+        return SUPPORTED_ARCHES.to_vec();
+    }
+    SUPPORTED_ARCHES
+        .into_iter()
+        .filter(|a| given.contains(a))
+        .collect()
+}
+
+/// What people call an architecture in the tables (`i386` for x86, as the
+/// kernel's `AUDIT_ARCH_I386`).
+fn arch_label(arch: Arch) -> &'static str {
+    match arch {
+        Arch::X86 => "i386",
+        other => other.name(),
+    }
 }
 
 /// The corpus profiles compared by default.
@@ -93,25 +138,43 @@ struct Row {
     domain: Domain,
 }
 
+/// The measured columns of a row for one architecture.
+struct ArchMeasured {
+    /// Mean steps over numbers 0–1023 and the x32 range (x86_64 only).
+    mean_range: Option<f64>,
+    /// Maximum steps over the same calls (x86_64 only).
+    max_range: Option<usize>,
+    /// Mean steps over the defined syscalls.
+    mean_defined: f64,
+    /// Syscalls the action cache allows without running the filter.
+    cache: usize,
+}
+
 /// The measured columns of a row.
 struct Measured {
     insns: usize,
-    mean_x86_64: f64,
-    max_x86_64: usize,
-    mean_i386: f64,
-    cache_x86_64: usize,
-    cache_i386: usize,
+    /// One entry per chosen architecture, in the same order.
+    arches: Vec<ArchMeasured>,
     mismatches: usize,
     compared: usize,
 }
 
+/// The step inputs of one architecture.
+struct ArchSteps {
+    arch: Arch,
+    /// Numbers 0..=1023 and the x32 range (x86_64 only; else empty), with
+    /// the argument sets.
+    range: Vec<Call>,
+    /// The defined syscalls (`Arch::syscalls`), with the argument sets.
+    defined: Vec<Call>,
+}
+
 /// The inputs of one profile.
 struct Inputs {
-    /// x86_64 0..=1023 and the x32 range, five argument sets.
-    steps_x86_64: Vec<Call>,
-    /// Defined i386 syscalls, five argument sets.
-    steps_i386: Vec<Call>,
-    /// Everything the decisions are compared on.
+    /// One entry per chosen architecture.
+    steps: Vec<ArchSteps>,
+    /// Everything the decisions are compared on (the same whatever the
+    /// architectures chosen: a filter refuses the others).
     decisions: Vec<Call>,
 }
 
@@ -198,23 +261,37 @@ fn constant_calls(resolved: &Resolved) -> Vec<Call> {
     calls
 }
 
-fn inputs(resolved: &Resolved, quick: bool) -> Inputs {
+/// Each of `nrs` under `arch` with each argument set.
+fn calls(arch: Arch, nrs: impl IntoIterator<Item = u32>, sets: &[[u64; 6]]) -> Vec<Call> {
+    let audit = arch.audit_arch();
+    nrs.into_iter()
+        .flat_map(|nr| sets.iter().map(move |a| (audit, nr, *a)))
+        .collect()
+}
+
+fn inputs(resolved: &Resolved, arches: &[Arch], quick: bool) -> Inputs {
     let sets = arg_sets(if quick { 2 } else { 5 });
     let x32_end = if quick { 0x4000_0040 } else { 0x4000_0400 };
-    let mut steps_x86_64 = Vec::new();
-    for nr in (0..1024u32).chain(X32_SYSCALL_BIT..x32_end) {
-        for a in &sets {
-            steps_x86_64.push((AUDIT_ARCH_X86_64, nr, *a));
-        }
-    }
-    let mut steps_i386 = Vec::new();
-    for (nr, _) in Arch::X86.syscalls() {
-        for a in &sets {
-            steps_i386.push((AUDIT_ARCH_I386, nr, *a));
-        }
-    }
-    let mut decisions = steps_x86_64.clone();
-    decisions.extend(&steps_i386);
+    let range_x86_64 = calls(
+        Arch::X86_64,
+        (0..1024u32).chain(X32_SYSCALL_BIT..x32_end),
+        &sets,
+    );
+    let defined_i386 = calls(Arch::X86, Arch::X86.syscalls().map(|(nr, _)| nr), &sets);
+    let steps = arches
+        .iter()
+        .map(|&arch| ArchSteps {
+            arch,
+            range: if arch == Arch::X86_64 {
+                range_x86_64.clone()
+            } else {
+                Vec::new()
+            },
+            defined: calls(arch, arch.syscalls().map(|(nr, _)| nr), &sets),
+        })
+        .collect();
+    let mut decisions = range_x86_64;
+    decisions.extend(&defined_i386);
     if !quick {
         for nr in 0..1024u32 {
             for a in &sets {
@@ -228,11 +305,7 @@ fn inputs(resolved: &Resolved, quick: bool) -> Inputs {
         decisions.push((AUDIT_ARCH_AARCH64, 63, *a));
     }
     decisions.extend(constant_calls(resolved));
-    Inputs {
-        steps_x86_64,
-        steps_i386,
-        decisions,
-    }
+    Inputs { steps, decisions }
 }
 
 /// The workspace root (the parent of `xtask/`).
@@ -309,17 +382,23 @@ fn measure(
 ) -> Result<Measured, String> {
     verify(prog, Mode::Seccomp).map_err(|e| format!("rejected by the verifier: {e}"))?;
     let p = Prepared::new(prog).map_err(|e| format!("rejected by the verifier: {e}"))?;
-    let steps: Vec<usize> = inputs
-        .steps_x86_64
-        .iter()
-        .map(|c| run_prog(&p, c).1)
-        .collect();
-    let i386: Vec<usize> = inputs
-        .steps_i386
-        .iter()
-        .map(|c| run_prog(&p, c).1)
-        .collect();
+    let steps =
+        |calls: &[Call]| -> Vec<usize> { calls.iter().map(|c| run_prog(&p, c).1).collect() };
     let mean = |v: &[usize]| v.iter().sum::<usize>() as f64 / v.len().max(1) as f64;
+    let arches = inputs
+        .steps
+        .iter()
+        .map(|s| {
+            let range = steps(&s.range);
+            let has_range = !range.is_empty();
+            ArchMeasured {
+                mean_range: has_range.then(|| mean(&range)),
+                max_range: range.iter().copied().max(),
+                mean_defined: mean(&steps(&s.defined)),
+                cache: cache_bitmap(&[prog], s.arch).len(),
+            }
+        })
+        .collect();
     let (mut mismatches, mut compared) = (0, 0);
     for (call, &want) in inputs.decisions.iter().zip(reference) {
         let (arch, nr, args) = *call;
@@ -342,11 +421,7 @@ fn measure(
     }
     Ok(Measured {
         insns: prog.len(),
-        mean_x86_64: mean(&steps),
-        max_x86_64: steps.iter().copied().max().unwrap_or(0),
-        mean_i386: mean(&i386),
-        cache_x86_64: cache_bitmap(&[prog], Arch::X86_64).len(),
-        cache_i386: cache_bitmap(&[prog], Arch::X86).len(),
+        arches,
         mismatches,
         compared,
     })
@@ -361,11 +436,12 @@ fn fmt_time(d: Duration) -> String {
     }
 }
 
-/// Loads the profile for our compiler (x86_64 + i386, names libseccomp
-/// knows when it is installed).
+/// Loads the profile for our compiler (the architectures of `arches` the
+/// profile names, names libseccomp knows when it is installed).
 fn our_policy(
     path: &Path,
     kernel: (u32, u32),
+    arches: &[Arch],
     lib: Option<&Libseccomp>,
 ) -> Result<Policy, DynError> {
     let opts = LoadOptions {
@@ -377,9 +453,7 @@ fn our_policy(
         ..LoadOptions::default()
     };
     let mut policy = load_file(path, &opts)?;
-    policy
-        .arches
-        .retain(|a| matches!(a, Arch::X86_64 | Arch::X86));
+    policy.arches.retain(|a| arches.contains(a));
     if let Some(lib) = lib {
         for r in &mut policy.rules {
             r.syscalls.retain(|s| lib.resolve(&s.name).is_some());
@@ -411,12 +485,13 @@ fn profile(
     label: &str,
     lib: Option<&Libseccomp>,
     kernel: (u32, u32),
+    arches: &[Arch],
     quick: bool,
 ) -> Result<Option<usize>, DynError> {
     eprintln!("{label}: loading");
-    let policy = our_policy(path, kernel, lib)?;
+    let policy = our_policy(path, kernel, arches, lib)?;
     let resolved = resolve(&policy).map_err(|e| format!("{label}: {e}"))?;
-    let inputs = inputs(&resolved, quick);
+    let inputs = inputs(&resolved, arches, quick);
     let mut rows = Vec::new();
     for layout in [
         Layout::Auto,
@@ -448,7 +523,7 @@ fn profile(
             Ok(rules) => {
                 for (level, what) in [(1, "linear"), (2, "binary tree")] {
                     eprintln!("{label}: compiling with libseccomp, optimize {level}");
-                    let (result, t) = timed(quick, || lib.build(&rules, level));
+                    let (result, t) = timed(quick, || lib.build(&rules, level, arches));
                     rows.push(Row {
                         name: format!("libseccomp, optimize {level} ({what})"),
                         result: result.map_err(|e| e.to_string()),
@@ -479,18 +554,26 @@ fn profile(
             }
         }
     }
-    eprintln!("{label}: compiling with seccompiler");
-    let x86_64 = resolved
-        .arch(AUDIT_ARCH_X86_64)
-        .ok_or("the profile does not cover x86_64")?;
-    let (result, t) = timed(quick, || seccompiler_peer::build(x86_64, resolved.default));
-    let expressible = result.is_ok();
-    rows.push(Row {
-        name: "seccompiler 0.5 (x86_64 only)".into(),
-        result: result.map_err(|why| format!("not expressible: {why}")),
-        compile: expressible.then_some(t),
-        domain: Domain::X86_64Only,
-    });
+    let seccompiler_name = "seccompiler 0.5 (x86_64 only)".to_string();
+    match resolved.arch(AUDIT_ARCH_X86_64) {
+        Some(x86_64) => {
+            eprintln!("{label}: compiling with seccompiler");
+            let (result, t) = timed(quick, || seccompiler_peer::build(x86_64, resolved.default));
+            let expressible = result.is_ok();
+            rows.push(Row {
+                name: seccompiler_name,
+                result: result.map_err(|why| format!("not expressible: {why}")),
+                compile: expressible.then_some(t),
+                domain: Domain::X86_64Only,
+            });
+        }
+        None => rows.push(Row {
+            name: seccompiler_name,
+            result: Err("not compared: x86_64 not loaded".into()),
+            compile: None,
+            domain: Domain::X86_64Only,
+        }),
+    }
 
     // The reference decisions: our auto program, itself checked against
     // the policy's meaning.
@@ -520,33 +603,46 @@ fn profile(
         );
     }
 
-    let cache_max_64 = resolved
-        .arch(AUDIT_ARCH_X86_64)
-        .map_or(0, |r| always_allowed(r, resolved.default));
-    let cache_max_32 = resolved
-        .arch(AUDIT_ARCH_I386)
-        .map_or(0, |r| always_allowed(r, resolved.default));
+    let named: Vec<String> = arches
+        .iter()
+        .map(|&a| {
+            let n = resolved
+                .arch(a.audit_arch())
+                .map_or(0, |r| r.syscall_count());
+            format!("{n} {}", arch_label(a))
+        })
+        .collect();
+    let cache_max: Vec<String> = arches
+        .iter()
+        .map(|&a| {
+            let n = resolved
+                .arch(a.audit_arch())
+                .map_or(0, |r| always_allowed(r, resolved.default));
+            format!("{n} {}", arch_label(a))
+        })
+        .collect();
     println!();
     println!("### {label}");
     println!();
     println!(
-        "{} rules, {} x86_64 and {} i386 syscalls named; {cache_max_64} x86_64 and {cache_max_32} i386 syscalls allowed whatever the arguments (with the uprobe exception: the most the action cache can hold). Decisions compared on {} calls.",
+        "{} rules, {} syscalls named; {} syscalls allowed whatever the arguments (with the uprobe exception: the most the action cache can hold). Decisions compared on {} calls.",
         policy.rules.len(),
-        resolved.arch(AUDIT_ARCH_X86_64).map_or(0, |r| r.syscall_count()),
-        resolved.arch(AUDIT_ARCH_I386).map_or(0, |r| r.syscall_count()),
+        named.join(" and "),
+        cache_max.join(" and "),
         inputs.decisions.len()
     );
     println!();
-    println!("| compiler | insns | mean steps x86_64 | max steps x86_64 | mean steps i386 | action cache x86_64 / i386 | compile time | decisions vs ours |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---|");
+    println!("{}", table_header(arches));
+    let cells = step_columns(arches);
     let mut lib_mismatch = lib.map(|_| 0);
     for row in &rows {
         let compile = row.compile.map_or("—".into(), fmt_time);
+        let dashes = "— | ".repeat(cells + 1);
         match &row.result {
-            Err(why) => println!("| {} | — | — | — | — | — | {compile} | {why} |", row.name),
+            Err(why) => println!("| {} | — | {dashes}{compile} | {why} |", row.name),
             Ok(prog) => match measure(row, prog, &reference, &inputs) {
                 Err(why) => println!(
-                    "| {} | {} | — | — | — | — | {compile} | {why} |",
+                    "| {} | {} | {dashes}{compile} | {why} |",
                     row.name,
                     prog.len()
                 ),
@@ -565,20 +661,67 @@ fn profile(
                         (n, _) => format!("**{n} of {} differ**", m.compared),
                     };
                     println!(
-                        "| {} | {} | {:.1} | {} | {:.1} | {} / {} | {compile} | {decisions} |",
+                        "| {} | {} | {} | {compile} | {decisions} |",
                         row.name,
                         m.insns,
-                        m.mean_x86_64,
-                        m.max_x86_64,
-                        m.mean_i386,
-                        m.cache_x86_64,
-                        m.cache_i386
+                        measured_cells(&m)
                     );
                 }
             },
         }
     }
     Ok(lib_mismatch)
+}
+
+/// The number of step columns for `arches` (the action cache column not
+/// counted).
+fn step_columns(arches: &[Arch]) -> usize {
+    arches
+        .iter()
+        .map(|&a| if a == Arch::X86_64 { 3 } else { 1 })
+        .sum()
+}
+
+/// The header and alignment lines of a profile's table.
+fn table_header(arches: &[Arch]) -> String {
+    let mut head = String::from("| compiler | insns |");
+    for &a in arches {
+        let l = arch_label(a);
+        if a == Arch::X86_64 {
+            head.push_str(&format!(
+                " mean steps {l} (0–1023 + x32) | mean steps {l} (defined syscalls) | max steps {l} |"
+            ));
+        } else {
+            head.push_str(&format!(" mean steps {l} (defined syscalls) |"));
+        }
+    }
+    let names: Vec<&str> = arches.iter().map(|&a| arch_label(a)).collect();
+    head.push_str(&format!(
+        " action cache {} | compile time | decisions vs ours |",
+        names.join(" / ")
+    ));
+    let align = format!(
+        "|---|---:|{}---:|---|",
+        "---:|".repeat(step_columns(arches) + 1)
+    );
+    format!("{head}\n{align}")
+}
+
+/// The step and action cache cells of a measured row, `|`-separated.
+fn measured_cells(m: &Measured) -> String {
+    let mut cells = Vec::new();
+    for a in &m.arches {
+        if let Some(mean) = a.mean_range {
+            cells.push(format!("{mean:.1}"));
+        }
+        cells.push(format!("{:.1}", a.mean_defined));
+        if let Some(max) = a.max_range {
+            cells.push(max.to_string());
+        }
+    }
+    let cache: Vec<String> = m.arches.iter().map(|a| a.cache.to_string()).collect();
+    cells.push(cache.join(" / "));
+    cells.join(" | ")
 }
 
 /// Runs the command.
@@ -612,20 +755,32 @@ pub fn run(args: Args) -> Result<ExitCode, DynError> {
             .collect();
     }
     let kernel = running_kernel().unwrap_or((6, 1));
+    let arches = chosen_arches(&args.arches);
+    let names: Vec<&str> = arches.iter().map(|&a| arch_label(a)).collect();
+    let x86_64_range = if arches.contains(&Arch::X86_64) {
+        format!(
+            "over x86_64 syscall numbers 0–1023 and 0x40000000–0x{:x} (x32), ",
+            if args.quick { 0x4000_003f } else { 0x4000_03ff }
+        )
+    } else {
+        String::new()
+    };
     println!(
         "Profiles loaded as Docker does on x86_64: default capabilities, kernel {}.{} for `minKernel`, \
-         architectures x86_64 and i386. Steps: instructions executed, over x86_64 syscall numbers \
-         0–1023 and 0x40000000–0x{:x} (x32) and over the defined i386 syscalls, with {} argument sets each. \
-         Action cache: syscalls the kernel allows without running the filter (x86_64 / i386). \
+         architectures {} (every filter, libseccomp's too, is built for these only). \
+         Steps: instructions executed, {x86_64_range}over the defined syscalls of each architecture, \
+         with {} argument sets each. \
+         Action cache: syscalls the kernel allows without running the filter ({}). \
          Compile time: median of repeated runs, from the parsed profile to the program.",
         kernel.0,
         kernel.1,
-        if args.quick { 0x4000_003f } else { 0x4000_03ff },
+        names.join(" and "),
         if args.quick { 2 } else { 5 },
+        names.join(" / "),
     );
     let mut mismatches = 0;
     for (path, label) in &profiles {
-        if let Some(n) = profile(path, label, lib.as_ref(), kernel, args.quick)? {
+        if let Some(n) = profile(path, label, lib.as_ref(), kernel, &arches, args.quick)? {
             mismatches += n;
         }
     }
@@ -634,4 +789,159 @@ pub fn run(args: Args) -> Result<ExitCode, DynError> {
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    /// The command's flags on their own, as clap parses them.
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn parse(flags: &[&str]) -> Result<Args, clap::Error> {
+        let argv = std::iter::once("bench-peers").chain(flags.iter().copied());
+        Cli::try_parse_from(argv).map(|c| c.args)
+    }
+
+    #[test]
+    fn no_arch_flag_compares_x86_64_and_i386() {
+        let args = parse(&["--quick"]).unwrap();
+        assert!(args.arches.is_empty());
+        assert_eq!(chosen_arches(&args.arches), [Arch::X86_64, Arch::X86]);
+    }
+
+    #[test]
+    fn arch_flags_select_architectures_in_a_fixed_order_without_repeats() {
+        let cases: [(&[&str], &[Arch]); 5] = [
+            (&["--arch", "x86_64"], &[Arch::X86_64]),
+            (&["--arch", "i386"], &[Arch::X86]),
+            (
+                &["--arch=x86", "--arch", "amd64"],
+                &[Arch::X86_64, Arch::X86],
+            ),
+            (
+                &["--arch", "SCMP_ARCH_X86_64", "--arch", "x86_64"],
+                &[Arch::X86_64],
+            ),
+            (
+                &["--arch", "i686", "--profile", "p.json", "--arch", "x86-64"],
+                &[Arch::X86_64, Arch::X86],
+            ),
+        ];
+        for (flags, want) in cases {
+            let args = parse(flags).unwrap_or_else(|e| panic!("{flags:?}: {e}"));
+            assert_eq!(chosen_arches(&args.arches), want, "{flags:?}");
+        }
+    }
+
+    #[test]
+    fn other_or_unknown_architectures_are_refused_with_a_reason() {
+        for (name, why) in [
+            ("aarch64", "x86_64 and x86 (i386) filters only, not aarch64"),
+            ("x32", "unknown architecture `x32`"),
+            ("", "unknown architecture ``"),
+        ] {
+            let err = match parse(&["--arch", name]) {
+                Ok(_) => panic!("--arch {name:?} accepted"),
+                Err(e) => e.to_string(),
+            };
+            assert!(err.contains(why), "--arch {name:?}: {err}");
+        }
+        assert!(parse(&["--arch"]).is_err());
+    }
+
+    #[test]
+    fn every_table_line_has_as_many_cells_as_the_header() {
+        let cells = |line: &str| line.matches('|').count();
+        for arches in [
+            vec![Arch::X86_64],
+            vec![Arch::X86],
+            vec![Arch::X86_64, Arch::X86],
+        ] {
+            let header = table_header(&arches);
+            let (head, align) = header.split_once('\n').unwrap();
+            assert_eq!(cells(head), cells(align), "{header}");
+            assert_eq!(head.contains("x86_64"), arches.contains(&Arch::X86_64));
+            assert_eq!(head.contains("i386"), arches.contains(&Arch::X86));
+            let m = Measured {
+                insns: 1,
+                arches: arches
+                    .iter()
+                    .map(|&a| ArchMeasured {
+                        mean_range: (a == Arch::X86_64).then_some(1.0),
+                        max_range: (a == Arch::X86_64).then_some(1),
+                        mean_defined: 1.0,
+                        cache: 1,
+                    })
+                    .collect(),
+                mismatches: 0,
+                compared: 0,
+            };
+            let row = format!("| name | 1 | {} | 1 ms | identical |", measured_cells(&m));
+            assert_eq!(cells(&row), cells(head), "{row}\n{head}");
+            // A row without a program has the same width.
+            let dashes = "— | ".repeat(step_columns(&arches) + 1);
+            let empty = format!("| name | — | {dashes}— | why |");
+            assert_eq!(cells(&empty), cells(head), "{empty}\n{head}");
+        }
+    }
+
+    #[test]
+    fn step_inputs_follow_the_chosen_architectures() {
+        let resolved = Resolved {
+            default: Action::Allow,
+            bad_arch: Action::KillProcess,
+            allow_x32: false,
+            arches: Vec::new(),
+        };
+        let only_64 = inputs(&resolved, &[Arch::X86_64], true);
+        assert_eq!(only_64.steps.len(), 1);
+        let s = &only_64.steps[0];
+        assert!(s.range.iter().all(|c| c.0 == AUDIT_ARCH_X86_64));
+        assert_eq!(s.range.len(), (1024 + 0x40) * 2);
+        assert_eq!(s.defined.len(), Arch::X86_64.syscalls().count() * 2);
+        assert!(s
+            .defined
+            .iter()
+            .all(|c| c.1 < 1024 && c.0 == AUDIT_ARCH_X86_64));
+        let both = inputs(&resolved, &[Arch::X86_64, Arch::X86], true);
+        assert!(both.steps[1].range.is_empty());
+        assert!(both.steps[1].defined.iter().all(|c| c.0 == AUDIT_ARCH_I386));
+        // The decisions do not depend on the architectures chosen.
+        assert_eq!(only_64.decisions, both.decisions);
+    }
+
+    /// libseccomp, when installed, builds for exactly the architectures
+    /// asked for: x86_64 alone has no i386 check and is shorter.
+    #[test]
+    fn libseccomp_filters_check_only_the_chosen_architectures() {
+        let Some(lib) = Libseccomp::open() else {
+            eprintln!("skipped: libseccomp.so.2 not found");
+            return;
+        };
+        let path = workspace_root().join("../shared/corpus/policies/docker/default.json");
+        if !path.is_file() {
+            eprintln!("skipped: corpus not found");
+            return;
+        }
+        let rules = libseccomp_rules(&lib, &path, (6, 1)).unwrap();
+        for optimize in [1, 2] {
+            let only_64 = lib.build(&rules, optimize, &[Arch::X86_64]).unwrap();
+            assert_eq!(libseccomp::compared_arches(&only_64), [AUDIT_ARCH_X86_64]);
+            let both = lib
+                .build(&rules, optimize, &[Arch::X86_64, Arch::X86])
+                .unwrap();
+            let mut want = vec![AUDIT_ARCH_X86_64, AUDIT_ARCH_I386];
+            want.sort_unstable();
+            assert_eq!(libseccomp::compared_arches(&both), want);
+            assert!(only_64.len() < both.len(), "optimize {optimize}");
+            let only_32 = lib.build(&rules, optimize, &[Arch::X86]).unwrap();
+            assert_eq!(libseccomp::compared_arches(&only_32), [AUDIT_ARCH_I386]);
+        }
+    }
 }

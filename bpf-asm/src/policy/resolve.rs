@@ -360,7 +360,7 @@ pub fn resolve_arch(policy: &Policy, arch: Arch) -> Result<ArchRules, ResolveErr
 const ALIASES: [(&str, &str); 1] = [("newfstatat", "fstatat")];
 
 /// The number of `name` on `arch`: a name from the `syscalls` tables, or
-/// its spelling in [`ALIASES`].
+/// its spelling in `ALIASES`.
 pub fn syscall_nr(arch: Arch, name: &str) -> Option<u32> {
     arch.syscall_nr(name).or_else(|| {
         ALIASES.iter().find_map(|&(a, b)| {

@@ -10,8 +10,8 @@ use std::fs::File;
 use std::io::{Read, Seek};
 use std::os::fd::{AsRawFd, FromRawFd};
 
-use bpf_asm::seccomp::AUDIT_ARCH_I386;
-use bpf_asm::SockFilter;
+use bpf_asm::seccomp::AUDIT_ARCH_NAMES;
+use bpf_asm::{Arch, SockFilter, BPF_JEQ, BPF_JMP, BPF_K};
 use serde_json::Value;
 
 use crate::DynError;
@@ -26,8 +26,8 @@ extern "C" {
 const RTLD_NOW: c_int = 2;
 /// `seccomp_attr_set` attribute: optimisation level (1 linear, 2 binary tree).
 const SCMP_FLTATR_CTL_OPTIMIZE: c_int = 8;
-/// `SCMP_ARCH_X86` is `AUDIT_ARCH_I386`.
-const SCMP_ARCH_X86: u32 = AUDIT_ARCH_I386;
+/// `-EEXIST`, as libseccomp returns it.
+const EEXIST: c_int = -17;
 
 /// `struct scmp_arg_cmp`.
 #[repr(C)]
@@ -45,6 +45,7 @@ pub struct ScmpArgCmp {
 
 type InitFn = unsafe extern "C" fn(u32) -> *mut c_void;
 type ArchAddFn = unsafe extern "C" fn(*mut c_void, u32) -> c_int;
+type ArchNativeFn = unsafe extern "C" fn() -> u32;
 type RuleAddArrayFn =
     unsafe extern "C" fn(*mut c_void, u32, c_int, c_uint, *const ScmpArgCmp) -> c_int;
 type AttrSetFn = unsafe extern "C" fn(*mut c_void, c_int, u32) -> c_int;
@@ -56,6 +57,8 @@ type ResolveFn = unsafe extern "C" fn(*const c_char) -> c_int;
 pub struct Libseccomp {
     init: InitFn,
     arch_add: ArchAddFn,
+    arch_remove: ArchAddFn,
+    arch_native: ArchNativeFn,
     rule_add_array: RuleAddArrayFn,
     attr_set: AttrSetFn,
     export_bpf: ExportFn,
@@ -84,6 +87,12 @@ impl Libseccomp {
             Some(Libseccomp {
                 init: std::mem::transmute::<*mut c_void, InitFn>(sym("seccomp_init")?),
                 arch_add: std::mem::transmute::<*mut c_void, ArchAddFn>(sym("seccomp_arch_add")?),
+                arch_remove: std::mem::transmute::<*mut c_void, ArchAddFn>(sym(
+                    "seccomp_arch_remove",
+                )?),
+                arch_native: std::mem::transmute::<*mut c_void, ArchNativeFn>(sym(
+                    "seccomp_arch_native",
+                )?),
                 rule_add_array: std::mem::transmute::<*mut c_void, RuleAddArrayFn>(sym(
                     "seccomp_rule_add_array",
                 )?),
@@ -108,9 +117,19 @@ impl Libseccomp {
     }
 
     /// Builds the filter of `rules` with optimisation level `optimize`
-    /// (1: linear, 2: binary tree), covering the native architecture and
-    /// 32-bit x86, and returns the program.
-    pub fn build(&self, rules: &Rules, optimize: u32) -> Result<Vec<SockFilter>, DynError> {
+    /// (1: linear, 2: binary tree), covering exactly the architectures
+    /// `arches` (`SCMP_ARCH_*` tokens are `AUDIT_ARCH_*` values; the native
+    /// one `seccomp_init` adds is removed when not among them), and returns
+    /// the program.
+    pub fn build(
+        &self,
+        rules: &Rules,
+        optimize: u32,
+        arches: &[Arch],
+    ) -> Result<Vec<SockFilter>, DynError> {
+        if arches.is_empty() {
+            return Err("no architecture to build the filter for".into());
+        }
         // SAFETY (all calls below): libseccomp's C API used as documented;
         // `ctx` is live until `seccomp_release`; the argument arrays outlive
         // the calls; `fd` is a memfd we own.
@@ -119,9 +138,18 @@ impl Libseccomp {
             return Err("seccomp_init failed".into());
         }
         let result = (|| -> Result<Vec<SockFilter>, DynError> {
-            let rc = unsafe { (self.arch_add)(ctx, SCMP_ARCH_X86) };
-            if rc != 0 {
-                return Err(format!("seccomp_arch_add(x86) returned {rc}").into());
+            for a in arches {
+                let rc = unsafe { (self.arch_add)(ctx, a.audit_arch()) };
+                if rc != 0 && rc != EEXIST {
+                    return Err(format!("seccomp_arch_add({}) returned {rc}", a.name()).into());
+                }
+            }
+            let native = unsafe { (self.arch_native)() };
+            if !arches.iter().any(|a| a.audit_arch() == native) {
+                let rc = unsafe { (self.arch_remove)(ctx, native) };
+                if rc != 0 {
+                    return Err(format!("seccomp_arch_remove({native:#x}) returned {rc}").into());
+                }
             }
             let rc = unsafe { (self.attr_set)(ctx, SCMP_FLTATR_CTL_OPTIMIZE, optimize) };
             if rc != 0 {
@@ -142,7 +170,7 @@ impl Libseccomp {
                     )
                 };
                 // -EEXIST: the same rule again (runc ignores it too).
-                if rc != 0 && rc != -17 {
+                if rc != 0 && rc != EEXIST {
                     return Err(format!("{}: seccomp_rule_add_array returned {rc}", r.name).into());
                 }
             }
@@ -160,7 +188,7 @@ impl Libseccomp {
             let mut bytes = Vec::new();
             file.rewind()?;
             file.read_to_end(&mut bytes)?;
-            Ok(bytes
+            let prog: Vec<SockFilter> = bytes
                 .chunks_exact(8)
                 .map(|c| SockFilter {
                     code: u16::from_ne_bytes([c[0], c[1]]),
@@ -168,11 +196,40 @@ impl Libseccomp {
                     jf: c[3],
                     k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
                 })
-                .collect())
+                .collect();
+            let mut want: Vec<u32> = arches.iter().map(|a| a.audit_arch()).collect();
+            want.sort_unstable();
+            want.dedup();
+            let got = compared_arches(&prog);
+            if got != want {
+                return Err(format!(
+                    "libseccomp built a filter for architectures {got:#x?}, not {want:#x?}"
+                )
+                .into());
+            }
+            Ok(prog)
         })();
         unsafe { (self.release)(ctx) };
         result
     }
+}
+
+/// The `AUDIT_ARCH_*` values `prog` compares the accumulator with
+/// (`jeq #k`), sorted, without repeats: the architectures a libseccomp
+/// filter checks for. Only values with the 64-bit or little-endian flag
+/// count (x86_64 and i386 have one): the 32-bit big-endian ones are small
+/// numbers that syscall numbers and arguments are also compared with.
+pub fn compared_arches(prog: &[SockFilter]) -> Vec<u32> {
+    const FLAGS: u32 = 0xc000_0000;
+    let mut arches: Vec<u32> = prog
+        .iter()
+        .filter(|f| f.code == BPF_JMP | BPF_JEQ | BPF_K && f.k & FLAGS != 0)
+        .map(|f| f.k)
+        .filter(|k| AUDIT_ARCH_NAMES.iter().any(|(_, v)| v == k))
+        .collect();
+    arches.sort_unstable();
+    arches.dedup();
+    arches
 }
 
 /// One `seccomp_rule_add_array` call.
