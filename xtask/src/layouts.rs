@@ -14,6 +14,8 @@ use bpf_vm::analysis::analyze;
 use bpf_vm::seccomp_is_const_allow;
 
 use crate::compile::{compile_with, load_policy, PolicyArgs};
+use crate::io::write_atomic;
+use crate::svg::{render, Panel, Series};
 use crate::DynError;
 
 /// Flags of the command.
@@ -23,6 +25,10 @@ pub struct Args {
     pub policy: String,
     #[command(flatten)]
     pub policy_args: PolicyArgs,
+    /// Also draw instructions executed per syscall number for each layout
+    /// (one panel per architecture) as an SVG file, written atomically.
+    #[arg(long, value_name = "OUT")]
+    pub svg: Option<String>,
 }
 
 /// Whether `nr` is allowed on `arch` for every argument value.
@@ -54,6 +60,13 @@ pub fn run(args: Args) -> Result<ExitCode, DynError> {
         "{:<16} {:>6} {:>10} {:>10} {:>6} {:>12}",
         "layout", "insns", "arch", "mean exec", "max", "cache"
     );
+    let mut panels: Vec<Panel> = arches
+        .iter()
+        .map(|a| Panel {
+            title: a.name().to_string(),
+            series: Vec::new(),
+        })
+        .collect();
     for layout in Layout::ALL {
         eprintln!("compiling and analysing the {layout} layout...");
         let c = compile_with(&loaded, layout)?;
@@ -63,7 +76,18 @@ pub fn run(args: Args) -> Result<ExitCode, DynError> {
             layout.to_string()
         };
         for (i, &arch) in arches.iter().enumerate() {
-            let s = analyze(&c.program, arch, [])?.summary();
+            let analysis = analyze(&c.program, arch, [])?;
+            let s = analysis.summary();
+            if layout != Layout::Auto {
+                panels[i].series.push(Series {
+                    label: name.clone(),
+                    points: analysis
+                        .syscalls
+                        .iter()
+                        .map(|x| (x.nr, x.bounds.max))
+                        .collect(),
+                });
+            }
             let allowed: Vec<u32> = arch
                 .syscalls()
                 .map(|(nr, _)| nr)
@@ -88,6 +112,11 @@ pub fn run(args: Args) -> Result<ExitCode, DynError> {
                 format!("{cached}/{}", allowed.len())
             );
         }
+    }
+    if let Some(out) = &args.svg {
+        let title = format!("{}: instructions executed per syscall", args.policy);
+        write_atomic(out, render(&title, &panels).as_bytes())?;
+        eprintln!("wrote {out}");
     }
     Ok(ExitCode::SUCCESS)
 }

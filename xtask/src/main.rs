@@ -20,6 +20,7 @@ mod io;
 mod layouts;
 mod run;
 mod static_init;
+mod svg;
 mod verify;
 
 /// Errors of a command; printed as `error: <message>`.
