@@ -185,7 +185,7 @@ fn docker_sets() -> Vec<CaseSet> {
         None => println!("skipped: libseccomp not found"),
         Some(lib) => {
             for (level, name) in [(1, "linear"), (2, "tree")] {
-                match lib.docker_filter(&path, level) {
+                match emulator_peers::docker_filter(&lib, &path, level) {
                     Ok(prog) => sets.push(CaseSet {
                         name: format!("docker-libseccomp-{name}"),
                         prog,

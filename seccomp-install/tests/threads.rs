@@ -27,7 +27,7 @@ fn mark_filter() -> [bpf_asm::SockFilter; 4] {
 #[test]
 fn tsync_covers_threads_started_before_and_after_the_install() {
     const NAME: &str = "tsync_covers_threads_started_before_and_after_the_install";
-    if is_child(NAME) {
+    let out = run_in_child(NAME, || {
         let (go_tx, go_rx) = mpsc::channel::<()>();
         let (res_tx, res_rx) = mpsc::channel();
         let before = std::thread::spawn(move || {
@@ -51,20 +51,8 @@ fn tsync_covers_threads_started_before_and_after_the_install() {
         assert_eq!(after, Err(MARK_ERRNO), "thread started after");
         assert_eq!(getppid(), Err(MARK_ERRNO), "installing thread");
         println!("child-ok");
-        std::process::exit(0);
-    }
-    let out = reexec(NAME);
-    assert_eq!(
-        Outcome::from_output(&out),
-        Outcome::Exited(0),
-        "{}",
-        show(&out)
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("child-ok"),
-        "{}",
-        show(&out)
-    );
+    });
+    assert_ended(&out, Outcome::Exited(0), "child-ok");
 }
 
 /// A sibling with a filter of its own blocks TSYNC; returns the sibling's
@@ -93,53 +81,29 @@ fn tsync_against_sibling_filter(flags: Flags) -> (i32, Result<(), Error>) {
 #[test]
 fn tsync_fails_with_the_sibling_tid_and_installs_nothing() {
     const NAME: &str = "tsync_fails_with_the_sibling_tid_and_installs_nothing";
-    if is_child(NAME) {
+    let out = run_in_child(NAME, || {
         let (tid, result) = tsync_against_sibling_filter(Flags::TSYNC);
         assert_eq!(result, Err(Error::ThreadSync { tid: tid as u32 }));
         println!("child-ok tid={tid}");
-        std::process::exit(0);
-    }
-    let out = reexec(NAME);
-    assert_eq!(
-        Outcome::from_output(&out),
-        Outcome::Exited(0),
-        "{}",
-        show(&out)
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("child-ok"),
-        "{}",
-        show(&out)
-    );
+    });
+    assert_ended(&out, Outcome::Exited(0), "child-ok");
 }
 
 #[test]
 fn tsync_esrch_reports_esrch_instead_of_a_tid() {
     const NAME: &str = "tsync_esrch_reports_esrch_instead_of_a_tid";
-    if is_child(NAME) {
+    let out = run_in_child(NAME, || {
         let (_, result) = tsync_against_sibling_filter(Flags::TSYNC | Flags::TSYNC_ESRCH);
         assert_eq!(result, Err(Error::Kernel(Errno::ESRCH)));
         println!("child-ok");
-        std::process::exit(0);
-    }
-    let out = reexec(NAME);
-    assert_eq!(
-        Outcome::from_output(&out),
-        Outcome::Exited(0),
-        "{}",
-        show(&out)
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("child-ok"),
-        "{}",
-        show(&out)
-    );
+    });
+    assert_ended(&out, Outcome::Exited(0), "child-ok");
 }
 
 #[test]
 fn kill_process_ends_the_whole_multithreaded_process() {
     const NAME: &str = "kill_process_ends_the_whole_multithreaded_process";
-    if is_child(NAME) {
+    let out = run_in_child(NAME, || {
         no_core_dumps();
         set_no_new_privs().unwrap();
         install(
@@ -150,26 +114,14 @@ fn kill_process_ends_the_whole_multithreaded_process() {
         let t = std::thread::spawn(getppid);
         let _ = t.join();
         println!("main thread survived");
-        std::process::exit(0);
-    }
-    let out = reexec(NAME);
-    assert_eq!(
-        Outcome::from_output(&out),
-        Outcome::Signaled(libc::SIGSYS),
-        "{}",
-        show(&out)
-    );
-    assert!(
-        !String::from_utf8_lossy(&out.stdout).contains("survived"),
-        "{}",
-        show(&out)
-    );
+    });
+    assert_ended_without(&out, Outcome::Signaled(libc::SIGSYS), "survived");
 }
 
 #[test]
 fn kill_thread_ends_only_the_calling_thread() {
     const NAME: &str = "kill_thread_ends_only_the_calling_thread";
-    if is_child(NAME) {
+    let out = run_in_child(NAME, || {
         no_core_dumps();
         set_no_new_privs().unwrap();
         install(
@@ -203,26 +155,14 @@ fn kill_thread_ends_only_the_calling_thread() {
             .unwrap();
         assert!(other.is_ok());
         println!("main thread still running");
-        std::process::exit(0);
-    }
-    let out = reexec(NAME);
-    assert_eq!(
-        Outcome::from_output(&out),
-        Outcome::Exited(0),
-        "{}",
-        show(&out)
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("main thread still running"),
-        "{}",
-        show(&out)
-    );
+    });
+    assert_ended(&out, Outcome::Exited(0), "main thread still running");
 }
 
 #[test]
 fn new_listener_returns_a_working_descriptor() {
     const NAME: &str = "new_listener_returns_a_working_descriptor";
-    if is_child(NAME) {
+    let out = run_in_child(NAME, || {
         set_no_new_privs().unwrap();
         let filter = on_syscall(libc::SYS_getppid, SECCOMP_RET_USER_NOTIF);
         // TSYNC and NEW_LISTENER need TSYNC_ESRCH; nothing is installed.
@@ -278,18 +218,6 @@ fn new_listener_returns_a_working_descriptor() {
         assert_eq!(first, Ok(4242));
         assert_eq!(second, Err(libc::EPERM));
         println!("child-ok");
-        std::process::exit(0);
-    }
-    let out = reexec(NAME);
-    assert_eq!(
-        Outcome::from_output(&out),
-        Outcome::Exited(0),
-        "{}",
-        show(&out)
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("child-ok"),
-        "{}",
-        show(&out)
-    );
+    });
+    assert_ended(&out, Outcome::Exited(0), "child-ok");
 }

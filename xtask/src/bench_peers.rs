@@ -31,6 +31,8 @@
 //! run) and exits 1 when libseccomp, if installed, decides differently.
 
 mod libseccomp;
+#[cfg(test)]
+mod oracle_tests;
 mod seccompiler_peer;
 
 use std::path::{Path, PathBuf};
@@ -476,7 +478,7 @@ fn libseccomp_rules(
         return Err("not an OCI/Docker JSON profile (no defaultAction)".into());
     }
     let caps: Vec<String> = DOCKER_DEFAULT_CAPS.iter().map(|c| c.to_string()).collect();
-    libseccomp::profile_rules(lib, &json, &caps, kernel)
+    libseccomp::profile_rules(lib, &json, &caps, kernel, libseccomp::Names::Native)
 }
 
 /// Outcome of one profile: libseccomp decision mismatches (None: not run).

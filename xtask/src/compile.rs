@@ -10,9 +10,10 @@ use std::process::ExitCode;
 use bpf_asm::disasm::{disassemble, DisasmOptions};
 use bpf_asm::encode;
 use bpf_asm::policy::compile::{compile_resolved, CompileOptions, Compiled, Layout, Profile};
+use bpf_asm::policy::eval::evaluate;
 use bpf_asm::policy::load::{load_str, parse_arch, Format, LoadOptions};
 use bpf_asm::policy::resolve::{resolve, Resolved};
-use bpf_asm::policy::Policy;
+use bpf_asm::policy::{Action, Policy};
 use bpf_asm::{Arch, SockFilter};
 
 use crate::io::{emit, read_input};
@@ -251,6 +252,26 @@ pub fn run(args: Args) -> Result<ExitCode, DynError> {
         compiled.layout
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether every call of `nr` on `arch` is allowed whatever its arguments
+/// (the calls the kernel's action cache may let through unfiltered).
+pub fn always_allowed(resolved: &Resolved, arch: Arch, nr: u32) -> bool {
+    let Some(rules) = resolved.arch(arch.audit_arch()) else {
+        return false;
+    };
+    for r in rules.rules_for(nr) {
+        if r.is_unconditional() {
+            return r.action == Action::Allow;
+        }
+        if r.action != Action::Allow {
+            return false;
+        }
+    }
+    // No rule, or every conditional one allows: the default decides the
+    // rest (and x32 numbers an x86_64 policy refuses are not allowed).
+    resolved.default == Action::Allow
+        && evaluate(resolved, arch.audit_arch(), nr, &[0; 6]) == Action::Allow
 }
 
 #[cfg(test)]

@@ -6,14 +6,10 @@
 use std::process::ExitCode;
 
 use bpf_asm::policy::compile::Layout;
-use bpf_asm::policy::eval::evaluate;
-use bpf_asm::policy::resolve::Resolved;
-use bpf_asm::policy::Action;
-use bpf_asm::Arch;
 use bpf_vm::analysis::analyze;
 use bpf_vm::seccomp_is_const_allow;
 
-use crate::compile::{compile_with, load_policy, PolicyArgs};
+use crate::compile::{always_allowed, compile_with, load_policy, PolicyArgs};
 use crate::io::write_atomic;
 use crate::svg::{render, Panel, Series};
 use crate::DynError;
@@ -29,27 +25,6 @@ pub struct Args {
     /// (one panel per architecture) as an SVG file, written atomically.
     #[arg(long, value_name = "OUT")]
     pub svg: Option<String>,
-}
-
-/// Whether `nr` is allowed on `arch` for every argument value.
-fn always_allowed(resolved: &Resolved, arch: Arch, nr: u32) -> bool {
-    let Some(rules) = resolved.arch(arch.audit_arch()) else {
-        return false;
-    };
-    if rules.rules_for(nr).next().is_none() {
-        return resolved.default == Action::Allow;
-    }
-    for r in rules.rules_for(nr) {
-        if r.is_unconditional() {
-            return r.action == Action::Allow;
-        }
-        if r.action != Action::Allow {
-            return false;
-        }
-    }
-    // Every conditional rule allows and the default decides the rest.
-    resolved.default == Action::Allow
-        && evaluate(resolved, arch.audit_arch(), nr, &[0; 6]) == Action::Allow
 }
 
 /// Runs the command.

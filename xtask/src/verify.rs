@@ -20,7 +20,7 @@ use bpf_vm::emu::Prepared;
 use bpf_vm::prove::prove;
 use bpf_vm::{seccomp_is_const_allow, verify, Mode, SeccompData};
 
-use crate::compile::{compile_with, load_policy, parse_layout, Loaded, PolicyArgs};
+use crate::compile::{always_allowed, compile_with, load_policy, parse_layout, Loaded, PolicyArgs};
 use crate::io::{load_program, InputFormat};
 use crate::DynError;
 
@@ -158,22 +158,6 @@ fn run_tests(policy: &Policy, resolved: &Resolved, prog: &[SockFilter]) -> Resul
     Ok(failed == 0)
 }
 
-/// Whether every call of `nr` on `arch` is allowed whatever its arguments.
-fn allowed_unconditionally(resolved: &Resolved, arch: Arch, nr: u32) -> bool {
-    let Some(rules) = resolved.arch(arch.audit_arch()) else {
-        return false;
-    };
-    for r in rules.rules_for(nr) {
-        if r.is_unconditional() {
-            return r.action == Action::Allow;
-        }
-        if r.action != Action::Allow {
-            return false;
-        }
-    }
-    resolved.default == Action::Allow
-}
-
 fn lints(loaded: &Loaded, prog: &[SockFilter], given_program: bool) -> Vec<String> {
     let (policy, resolved) = (&loaded.policy, &loaded.resolved);
     let mut out = Vec::new();
@@ -271,7 +255,7 @@ fn metrics(resolved: &Resolved, prog: &[SockFilter], arches: &[Arch]) -> Result<
         let allowed: Vec<u32> = arch
             .syscalls()
             .map(|(nr, _)| nr)
-            .filter(|&nr| allowed_unconditionally(resolved, arch, nr))
+            .filter(|&nr| always_allowed(resolved, arch, nr))
             .collect();
         let cached = allowed
             .iter()

@@ -58,6 +58,37 @@ pub fn reexec(name: &str) -> Output {
         .expect("re-exec the test binary")
 }
 
+/// Runs scenario `name` in a fresh process: in the re-executed child,
+/// `body` runs and the process exits 0 when it returns; in the test runner,
+/// returns the child's output (see [`reexec`]).
+pub fn run_in_child(name: &str, body: impl FnOnce()) -> Output {
+    if is_child(name) {
+        body();
+        std::process::exit(0);
+    }
+    reexec(name)
+}
+
+/// Asserts that the child ended as `outcome` and printed `text`.
+pub fn assert_ended(out: &Output, outcome: Outcome, text: &str) {
+    assert_eq!(Outcome::from_output(out), outcome, "{}", show(out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(text),
+        "{}",
+        show(out)
+    );
+}
+
+/// Asserts that the child ended as `outcome` and did not print `text`.
+pub fn assert_ended_without(out: &Output, outcome: Outcome, text: &str) {
+    assert_eq!(Outcome::from_output(out), outcome, "{}", show(out));
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains(text),
+        "{}",
+        show(out)
+    );
+}
+
 /// Prints a child's output (shown when the calling test fails).
 pub fn show(out: &Output) -> String {
     format!(

@@ -3,7 +3,8 @@
 //! turned into libseccomp rules the way Docker and runc do it (moby's
 //! `includes`/`excludes` filtering, runc's `getAction` and `matchCall`).
 //!
-//! The approach follows `bpf-asm/tests/docker_vs_libseccomp.rs`.
+//! Self-contained (no `crate::` paths): the emulator bench includes this
+//! file too (`benches/benches/emulator_peers/mod.rs`).
 
 use std::ffi::{c_char, c_int, c_uint, c_void, CString};
 use std::fs::File;
@@ -14,7 +15,8 @@ use bpf_asm::seccomp::AUDIT_ARCH_NAMES;
 use bpf_asm::{Arch, SockFilter, BPF_JEQ, BPF_JMP, BPF_K};
 use serde_json::Value;
 
-use crate::DynError;
+/// Errors of this module (the same type as `xtask`'s `DynError`).
+type DynError = Box<dyn std::error::Error + Send + Sync>;
 
 extern "C" {
     fn dlopen(file: *const c_char, mode: c_int) -> *mut c_void;
@@ -28,6 +30,41 @@ const RTLD_NOW: c_int = 2;
 const SCMP_FLTATR_CTL_OPTIMIZE: c_int = 8;
 /// `-EEXIST`, as libseccomp returns it.
 const EEXIST: c_int = -17;
+/// `__NR_SCMP_ERROR`: what `seccomp_syscall_resolve_name` returns for a
+/// name it does not know.
+const NR_SCMP_ERROR: c_int = -1;
+/// `SCMP_ARCH_X32`: `EM_X86_64 | __AUDIT_ARCH_LE`, libseccomp's own token
+/// (x32 calls reach the filter as x86_64 ones with bit 30 set).
+const SCMP_ARCH_X32: u32 = bpf_asm::seccomp::AUDIT_ARCH_X86_64 & !0x8000_0000;
+
+/// Which syscall names become libseccomp rules.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Names {
+    /// Only names with a number on the native architecture (x86_64).
+    Native,
+    /// Every name libseccomp knows, also those of other architectures only
+    /// (as negative pseudo numbers, which libseccomp turns into each
+    /// architecture's own number), as libseccomp-golang's
+    /// `GetSyscallFromName` (runc) does. Used by the libseccomp oracle
+    /// test (`oracle_tests.rs`).
+    #[cfg_attr(not(test), allow(dead_code))]
+    Known,
+}
+
+/// The architectures and optimisation of one filter build.
+#[derive(Clone, Copy, Debug)]
+pub struct Target<'a> {
+    /// The architectures covered, exactly (`SCMP_ARCH_*` tokens are
+    /// `AUDIT_ARCH_*` values; the native one `seccomp_init` adds is removed
+    /// when not among them).
+    pub arches: &'a [Arch],
+    /// Also add libseccomp's x32 sub-architecture (as Docker's `archMap`
+    /// does for amd64).
+    pub x32: bool,
+    /// `SCMP_FLTATR_CTL_OPTIMIZE` (1: linear, 2: binary tree); `None`
+    /// leaves libseccomp's default.
+    pub optimize: Option<u32>,
+}
 
 /// `struct scmp_arg_cmp`.
 #[repr(C)]
@@ -110,10 +147,18 @@ impl Libseccomp {
 
     /// The native (x86_64) number libseccomp knows `name` by, if any.
     pub fn resolve(&self, name: &str) -> Option<i32> {
+        self.number(name, Names::Native)
+    }
+
+    /// The number libseccomp knows `name` by, if `names` admits it.
+    pub fn number(&self, name: &str, names: Names) -> Option<i32> {
         let c = CString::new(name).ok()?;
         // SAFETY: valid C string; a pure table lookup.
         let nr = unsafe { (self.resolve_name)(c.as_ptr()) };
-        (nr >= 0).then_some(nr)
+        match names {
+            Names::Native => (nr >= 0).then_some(nr),
+            Names::Known => (nr != NR_SCMP_ERROR).then_some(nr),
+        }
     }
 
     /// Builds the filter of `rules` with optimisation level `optimize`
@@ -127,6 +172,23 @@ impl Libseccomp {
         optimize: u32,
         arches: &[Arch],
     ) -> Result<Vec<SockFilter>, DynError> {
+        self.build_for(
+            rules,
+            &Target {
+                arches,
+                x32: false,
+                optimize: Some(optimize),
+            },
+        )
+    }
+
+    /// Builds the filter of `rules` for `target` and returns the program.
+    pub fn build_for(
+        &self,
+        rules: &Rules,
+        target: &Target<'_>,
+    ) -> Result<Vec<SockFilter>, DynError> {
+        let arches = target.arches;
         if arches.is_empty() {
             return Err("no architecture to build the filter for".into());
         }
@@ -151,13 +213,21 @@ impl Libseccomp {
                     return Err(format!("seccomp_arch_remove({native:#x}) returned {rc}").into());
                 }
             }
-            let rc = unsafe { (self.attr_set)(ctx, SCMP_FLTATR_CTL_OPTIMIZE, optimize) };
-            if rc != 0 {
-                return Err(format!(
-                    "seccomp_attr_set(SCMP_FLTATR_CTL_OPTIMIZE, {optimize}) returned {rc} \
-                     (libseccomp older than 2.5?)"
-                )
-                .into());
+            if target.x32 {
+                let rc = unsafe { (self.arch_add)(ctx, SCMP_ARCH_X32) };
+                if rc != 0 && rc != EEXIST {
+                    return Err(format!("seccomp_arch_add(x32) returned {rc}").into());
+                }
+            }
+            if let Some(optimize) = target.optimize {
+                let rc = unsafe { (self.attr_set)(ctx, SCMP_FLTATR_CTL_OPTIMIZE, optimize) };
+                if rc != 0 {
+                    return Err(format!(
+                        "seccomp_attr_set(SCMP_FLTATR_CTL_OPTIMIZE, {optimize}) returned {rc} \
+                         (libseccomp older than 2.5?)"
+                    )
+                    .into());
+                }
             }
             for r in &rules.rules {
                 let rc = unsafe {
@@ -197,15 +267,19 @@ impl Libseccomp {
                     k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
                 })
                 .collect();
-            let mut want: Vec<u32> = arches.iter().map(|a| a.audit_arch()).collect();
-            want.sort_unstable();
-            want.dedup();
-            let got = compared_arches(&prog);
-            if got != want {
-                return Err(format!(
-                    "libseccomp built a filter for architectures {got:#x?}, not {want:#x?}"
-                )
-                .into());
+            // With x32, syscall numbers (bit 30 set) look like
+            // architecture tokens to `compared_arches`: no check then.
+            if !target.x32 {
+                let mut want: Vec<u32> = arches.iter().map(|a| a.audit_arch()).collect();
+                want.sort_unstable();
+                want.dedup();
+                let got = compared_arches(&prog);
+                if got != want {
+                    return Err(format!(
+                        "libseccomp built a filter for architectures {got:#x?}, not {want:#x?}"
+                    )
+                    .into());
+                }
             }
             Ok(prog)
         })();
@@ -321,13 +395,14 @@ fn kept(e: &Value, caps: &[String], kernel: (u32, u32)) -> bool {
 
 /// The libseccomp rules runc adds for `profile` (native amd64) with
 /// capabilities `caps` on kernel `kernel`: entries whose action is the
-/// default are skipped, unknown names are skipped, and an entry with two
-/// conditions on one argument becomes one rule per condition.
+/// default are skipped, names outside `names` are skipped, and an entry
+/// with two conditions on one argument becomes one rule per condition.
 pub fn profile_rules(
     lib: &Libseccomp,
     profile: &Value,
     caps: &[String],
     kernel: (u32, u32),
+    names: Names,
 ) -> Result<Rules, DynError> {
     let default = action(
         profile["defaultAction"]
@@ -344,9 +419,9 @@ pub fn profile_rules(
         if act == default {
             continue;
         }
-        let mut names = strs(&e["names"]);
+        let mut entry_names = strs(&e["names"]);
         if let Some(n) = e["name"].as_str() {
-            names.push(n.to_string());
+            entry_names.push(n.to_string());
         }
         let mut args = Vec::new();
         for a in e["args"].as_array().into_iter().flatten() {
@@ -368,8 +443,8 @@ pub fn profile_rules(
         } else {
             vec![&args[..]]
         };
-        for name in names {
-            let Some(nr) = lib.resolve(&name) else {
+        for name in entry_names {
+            let Some(nr) = lib.number(&name, names) else {
                 continue;
             };
             for g in &groups {
