@@ -430,6 +430,13 @@ fn comma_parse_errors_say_where() {
     let mut small = [SockFilter::default(); 1];
     let e = encode::parse_comma_into("2,6 0 0 0,6 0 0 1,", &mut small).unwrap_err();
     assert_eq!(e.kind, ParseErrorKind::Capacity { capacity: 1 });
+    // The error points at the first instruction that did not fit.
+    assert_eq!((e.line, e.column), (1, 11), "{e}");
+    let hex = encode::to_hex(&[SockFilter::stmt(6, 0), SockFilter::stmt(6, 1)]);
+    let e = encode::parse_hex_into(&hex, &mut small).unwrap_err();
+    assert_eq!(e.kind, ParseErrorKind::Capacity { capacity: 1 });
+    assert_eq!(e.line, 2, "{e}");
+    assert_eq!(encode::parse_hex_into(&hex[..17], &mut small), Ok(1));
 }
 
 #[test]

@@ -42,28 +42,7 @@ pub fn write_c_array(prog: &[SockFilter], w: &mut impl Write) -> core::fmt::Resu
 /// Reads the comma format into `out`; returns the number of instructions.
 /// See [`parse_comma`](super::parse_comma) for what is accepted.
 pub fn parse_comma_into(text: &str, out: &mut [SockFilter]) -> Result<usize, ParseError> {
-    let mut n = 0;
-    let cap = out.len();
-    let mut full_at = None;
-    parse_comma_with(text, |pos, f| match out.get_mut(n) {
-        Some(slot) => {
-            *slot = f;
-            n += 1;
-            true
-        }
-        None => {
-            full_at = Some(pos);
-            false
-        }
-    })?;
-    if let Some((line, column)) = full_at {
-        return Err(ParseError {
-            line,
-            column,
-            kind: ParseErrorKind::Capacity { capacity: cap },
-        });
-    }
-    Ok(n)
+    super::fill(out, |sink| parse_comma_with(text, sink))
 }
 
 struct Cursor<'a> {

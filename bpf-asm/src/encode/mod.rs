@@ -16,6 +16,40 @@ pub use error::{EncodeError, ParseError, ParseErrorKind};
 pub use raw::{parse_hex_into, parse_raw_into, write_hex, write_raw, RAW_INSN_SIZE};
 pub use rust::{is_rust_identifier, write_rust_static};
 
+use crate::insn::SockFilter;
+
+/// Runs a streaming parser (which hands each instruction with its line and
+/// column to a sink, and stops when the sink says no) into a fixed buffer;
+/// returns the count, or a capacity error at the first instruction that did
+/// not fit.
+fn fill(
+    out: &mut [SockFilter],
+    parse: impl FnOnce(&mut dyn FnMut((usize, usize), SockFilter) -> bool) -> Result<(), ParseError>,
+) -> Result<usize, ParseError> {
+    let capacity = out.len();
+    let mut n = 0;
+    let mut full_at = None;
+    parse(&mut |pos, f| match out.get_mut(n) {
+        Some(slot) => {
+            *slot = f;
+            n += 1;
+            true
+        }
+        None => {
+            full_at = Some(pos);
+            false
+        }
+    })?;
+    match full_at {
+        Some((line, column)) => Err(ParseError {
+            line,
+            column,
+            kind: ParseErrorKind::Capacity { capacity },
+        }),
+        None => Ok(n),
+    }
+}
+
 #[cfg(feature = "alloc")]
 pub use alloc_api::*;
 

@@ -68,28 +68,7 @@ pub fn write_hex(prog: &[SockFilter], w: &mut impl Write) -> core::fmt::Result {
 /// Reads hex lines (see [`write_hex`]) into `out`; blank lines are skipped.
 /// Returns the number of instructions.
 pub fn parse_hex_into(text: &str, out: &mut [SockFilter]) -> Result<usize, ParseError> {
-    let mut n = 0;
-    let cap = out.len();
-    let mut full_at = None;
-    parse_hex_with(text, |pos, f| match out.get_mut(n) {
-        Some(slot) => {
-            *slot = f;
-            n += 1;
-            true
-        }
-        None => {
-            full_at = Some(pos);
-            false
-        }
-    })?;
-    if let Some((line, column)) = full_at {
-        return Err(ParseError {
-            line,
-            column,
-            kind: ParseErrorKind::Capacity { capacity: cap },
-        });
-    }
-    Ok(n)
+    super::fill(out, |sink| parse_hex_with(text, sink))
 }
 
 /// Parses hex lines, handing each instruction (with its line and column) to
