@@ -589,6 +589,9 @@ mod tests {
         for &code in SECCOMP_CODES.iter() {
             assert!(CLASSIC_CODES.contains(&code));
         }
+        // Ascending without repeats: bpf-vm searches them by bisection.
+        assert!(CLASSIC_CODES.windows(2).all(|w| w[0] < w[1]));
+        assert!(SECCOMP_CODES.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]

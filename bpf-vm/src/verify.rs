@@ -204,107 +204,32 @@ pub const fn verify(prog: &[SockFilter], mode: Mode) -> Result<(), VerifyError> 
     }
 }
 
-/// Whether the kernel's classic checker knows `code` (`chk_code_allowed`).
+/// Whether the kernel's classic checker knows `code` (`chk_code_allowed`):
+/// one of [`CLASSIC_CODES`].
 pub const fn classic_code_allowed(code: u16) -> bool {
-    matches!(
-        code,
-        0x00 | 0x01
-            | 0x02
-            | 0x03
-            | 0x04
-            | 0x05
-            | 0x06
-            | 0x07
-            | 0x0c
-            | 0x14
-            | 0x15
-            | 0x16
-            | 0x1c
-            | 0x1d
-            | 0x20
-            | 0x24
-            | 0x25
-            | 0x28
-            | 0x2c
-            | 0x2d
-            | 0x30
-            | 0x34
-            | 0x35
-            | 0x3c
-            | 0x3d
-            | 0x40
-            | 0x44
-            | 0x45
-            | 0x48
-            | 0x4c
-            | 0x4d
-            | 0x50
-            | 0x54
-            | 0x5c
-            | 0x60
-            | 0x61
-            | 0x64
-            | 0x6c
-            | 0x74
-            | 0x7c
-            | 0x80
-            | 0x81
-            | 0x84
-            | 0x87
-            | 0x94
-            | 0x9c
-            | 0xa4
-            | 0xac
-            | 0xb1
-    )
+    sorted_contains(&CLASSIC_CODES, code)
 }
 
 /// Whether `seccomp_check_filter` lets `code` through (it runs only on codes
-/// the classic checker accepted).
+/// the classic checker accepted): one of [`SECCOMP_CODES`].
 pub const fn seccomp_code_allowed(code: u16) -> bool {
-    matches!(
-        code,
-        0x00 | 0x01
-            | 0x02
-            | 0x03
-            | 0x04
-            | 0x05
-            | 0x06
-            | 0x07
-            | 0x0c
-            | 0x14
-            | 0x15
-            | 0x16
-            | 0x1c
-            | 0x1d
-            | 0x20
-            | 0x24
-            | 0x25
-            | 0x2c
-            | 0x2d
-            | 0x34
-            | 0x35
-            | 0x3c
-            | 0x3d
-            | 0x44
-            | 0x45
-            | 0x4c
-            | 0x4d
-            | 0x54
-            | 0x5c
-            | 0x60
-            | 0x61
-            | 0x64
-            | 0x6c
-            | 0x74
-            | 0x7c
-            | 0x80
-            | 0x81
-            | 0x84
-            | 0x87
-            | 0xa4
-            | 0xac
-    )
+    sorted_contains(&SECCOMP_CODES, code)
+}
+
+/// Binary search in an ascending table, usable in `const`.
+const fn sorted_contains(table: &[u16], code: u16) -> bool {
+    let (mut lo, mut hi) = (0, table.len());
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if table[mid] == code {
+            return true;
+        } else if table[mid] < code {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    false
 }
 
 /// Whether an absolute load at `k` is a known ancillary load
