@@ -195,19 +195,30 @@ thread_local! {
     static LAST_PID: std::cell::Cell<i32> = const { std::cell::Cell::new(0) };
 }
 
-fn observe_child(filters: &[&[SockFilter]], call: Call) -> Observed {
-    let fprogs: Vec<libc::sock_fprog> = filters
+/// The `sock_fprog`s of `filters`, built before a fork (the child must not
+/// allocate).
+fn fprogs(filters: &[&[SockFilter]]) -> Vec<libc::sock_fprog> {
+    filters
         .iter()
         .map(|f| libc::sock_fprog {
             len: f.len() as u16,
             filter: f.as_ptr() as *mut libc::sock_filter,
         })
-        .collect();
+        .collect()
+}
+
+/// A close-on-exec, non-blocking pipe for the child's report: `(read, write)`.
+fn report_pipe() -> (i32, i32) {
     let mut fds = [0i32; 2];
     // SAFETY: pipe2 writes two fds into the array.
     let r = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) };
     assert_eq!(r, 0, "pipe2 failed");
-    let (rfd, wfd) = (fds[0], fds[1]);
+    (fds[0], fds[1])
+}
+
+fn observe_child(filters: &[&[SockFilter]], call: Call) -> Observed {
+    let fprogs = fprogs(filters);
+    let (rfd, wfd) = report_pipe();
     // SAFETY: the child only makes raw system calls and async-signal-safe
     // libc calls, all on memory prepared before the fork, then _exit()s.
     let pid = unsafe { libc::fork() };
@@ -297,18 +308,8 @@ unsafe fn child_main(fprogs: &[libc::sock_fprog], call: Call, wfd: i32) -> ! {
 /// forked child until `seccomp()` fails; returns how many were installed
 /// and the errno of the failure (`None` if `max` were installed).
 pub fn stack_until_failure(filters: &[&[SockFilter]], max: usize) -> (usize, Option<i32>) {
-    let fprogs: Vec<libc::sock_fprog> = filters
-        .iter()
-        .map(|f| libc::sock_fprog {
-            len: f.len() as u16,
-            filter: f.as_ptr() as *mut libc::sock_filter,
-        })
-        .collect();
-    let mut fds = [0i32; 2];
-    // SAFETY: pipe2 writes two fds into the array.
-    let r = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) };
-    assert_eq!(r, 0, "pipe2 failed");
-    let (rfd, wfd) = (fds[0], fds[1]);
+    let fprogs = fprogs(filters);
+    let (rfd, wfd) = report_pipe();
     // SAFETY: the child makes raw system calls only, then _exit()s.
     let pid = unsafe { libc::fork() };
     assert!(pid >= 0, "fork failed");
