@@ -64,29 +64,6 @@ fn corpus() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
 }
 
-fn base64(s: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0);
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' => break,
-            _ => return None,
-        };
-        acc = (acc << 6) | v as u32;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    Some(out)
-}
-
 fn libseccomp_sets() -> Vec<CaseSet> {
     let path = corpus().join("libseccomp-tests/flattened_bpf_sim_vectors.json");
     let Ok(text) = std::fs::read_to_string(&path) else {
@@ -105,7 +82,7 @@ fn libseccomp_sets() -> Vec<CaseSet> {
         let Some(b64) = json["programs"][name]["bpf_b64"].as_str() else {
             continue;
         };
-        let raw = base64(b64).expect("valid base64");
+        let raw = common::base64(b64).expect("valid base64");
         let prog: Vec<SockFilter> = raw
             .chunks_exact(8)
             .map(|c| SockFilter::from_ne_bytes(c.try_into().expect("8 bytes")))

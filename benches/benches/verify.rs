@@ -14,29 +14,6 @@ use bpf_asm::SockFilter;
 use bpf_vm::verify::{verify, Mode};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
-fn base64(s: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0);
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' => break,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    Some(out)
-}
-
 /// The raw programs of `libseccomp-tests/flattened_bpf_sim_vectors.json`.
 fn libseccomp_programs() -> Vec<Vec<SockFilter>> {
     let Some(c) = common::corpus() else {
@@ -49,7 +26,7 @@ fn libseccomp_programs() -> Vec<Vec<SockFilter>> {
         .as_object()
         .into_iter()
         .flat_map(|o| o.values())
-        .filter_map(|p| p["bpf_b64"].as_str().and_then(base64))
+        .filter_map(|p| p["bpf_b64"].as_str().and_then(common::base64))
         .filter_map(|b| bpf_asm::encode::parse_raw(&b).ok())
         .filter(|p| verify(p, Mode::Seccomp).is_ok())
         .collect()

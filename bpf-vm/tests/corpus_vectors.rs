@@ -40,33 +40,6 @@ fn load(rel: &str) -> Option<Value> {
     Some(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
 }
 
-fn base64_decode(s: &str) -> Vec<u8> {
-    let val = |c: u8| -> u32 {
-        match c {
-            b'A'..=b'Z' => (c - b'A') as u32,
-            b'a'..=b'z' => (c - b'a' + 26) as u32,
-            b'0'..=b'9' => (c - b'0' + 52) as u32,
-            b'+' => 62,
-            b'/' => 63,
-            _ => panic!("bad base64 character {c:#x}"),
-        }
-    };
-    let clean: Vec<u8> = s
-        .bytes()
-        .filter(|&c| c != b'=' && !c.is_ascii_whitespace())
-        .collect();
-    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
-    for chunk in clean.chunks(4) {
-        let mut n = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            n |= val(c) << (18 - 6 * i);
-        }
-        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-        out.extend_from_slice(&bytes[..chunk.len() - 1]);
-    }
-    out
-}
-
 /// `struct sock_filter`s in the byte order libseccomp exported them in:
 /// the target architecture's (big-endian for the `*_be` tests).
 fn program_from_bytes(bytes: &[u8], endian: Endian) -> Vec<SockFilter> {
@@ -137,7 +110,7 @@ fn libseccomp_bpf_sim_vectors_pass() {
             _ => Endian::Little,
         };
         let prog = program_from_bytes(
-            &base64_decode(p["bpf_b64"].as_str().expect("bpf_b64")),
+            &support::base64_decode(p["bpf_b64"].as_str().expect("bpf_b64")),
             endian,
         );
         assert_eq!(

@@ -49,6 +49,8 @@
 //!   numbers (for names an architecture lacks); the kernel never passes
 //!   them, and our policies mark such names optional instead.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use bpf_asm::policy::compile::{compile_resolved, CompileOptions, Layout};
@@ -1248,37 +1250,10 @@ impl Rng {
     }
 }
 
-fn base64_decode(s: &str) -> Vec<u8> {
-    let val = |c: u8| -> u32 {
-        match c {
-            b'A'..=b'Z' => u32::from(c - b'A'),
-            b'a'..=b'z' => u32::from(c - b'a') + 26,
-            b'0'..=b'9' => u32::from(c - b'0') + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => panic!("bad base64 character {c:#x}"),
-        }
-    };
-    let digits: Vec<u32> = s
-        .bytes()
-        .filter(|&c| c != b'=' && !c.is_ascii_whitespace())
-        .map(val)
-        .collect();
-    let mut out = Vec::new();
-    for chunk in digits.chunks(4) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &d)| n | d << (18 - 6 * i));
-        out.extend_from_slice(&n.to_be_bytes()[1..chunk.len()]);
-    }
-    out
-}
-
 /// libseccomp's exported program: `struct sock_filter`s in the target's
 /// byte order.
 fn libseccomp_program(b64: &str, big_endian: bool) -> Vec<bpf_asm::SockFilter> {
-    let bytes = base64_decode(b64);
+    let bytes = support::base64_decode(b64);
     assert_eq!(bytes.len() % 8, 0, "program bytes not a multiple of 8");
     bytes
         .chunks(8)
