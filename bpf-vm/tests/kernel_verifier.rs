@@ -230,6 +230,17 @@ impl Socket {
         Socket(fd)
     }
 
+    /// The kernel's verdict on `prog` as a socket filter: like [`Self::attach`],
+    /// but `ENOMEM` counts as accepted — it means the converted program was
+    /// over the socket's option memory (`net.core.optmem_max`), a resource
+    /// limit checked after verification and conversion succeeded.
+    fn verdict(&self, prog: &[SockFilter]) -> Result<(), i32> {
+        match self.attach(prog) {
+            Err(libc::ENOMEM) => Ok(()),
+            other => other,
+        }
+    }
+
     /// `SO_ATTACH_FILTER`, then `SO_DETACH_FILTER` on success (so that the
     /// socket's option-memory charge never holds two filters).
     fn attach(&self, prog: &[SockFilter]) -> Result<(), i32> {
@@ -347,11 +358,7 @@ fn classic_verifier_matches_kernel_on_long_converted_jumps() {
         let mut prog = vec![SockFilter::stmt(0x05, n as u32)];
         prog.extend(std::iter::repeat_n(SockFilter::stmt(code, 0), n));
         prog.push(SockFilter::stmt(0x06, 1));
-        let kernel = match sock.attach(&prog) {
-            // Accepted, then over the socket's option memory.
-            Err(libc::ENOMEM) => Ok(()),
-            other => other,
-        };
+        let kernel = sock.verdict(&prog);
         let ours = ours(&prog, Mode::Classic);
         println!("ja {n} over {n} x code {code:#04x}: kernel {kernel:?}, verify(Classic) {ours:?}");
         if kernel != ours {
@@ -604,11 +611,7 @@ fn classic_verifier_matches_kernel_at_converted_jump_limits() {
                     };
                     n += 1;
                     *codes.entry(subject.code).or_default() += 1;
-                    let kernel = match sock.attach(&prog) {
-                        // Converted, then over the socket's option memory.
-                        Err(libc::ENOMEM) => Ok(()),
-                        other => other,
-                    };
+                    let kernel = sock.verdict(&prog);
                     let verdict = verify(&prog, Mode::Classic);
                     let rule = match verdict {
                         Ok(()) => "accepted".to_string(),
@@ -637,10 +640,7 @@ fn classic_verifier_matches_kernel_at_converted_jump_limits() {
     for _ in 0..n_mix {
         let prog = long_mix(&mut rng, &all);
         n += 1;
-        let kernel = match sock.attach(&prog) {
-            Err(libc::ENOMEM) => Ok(()),
-            other => other,
-        };
+        let kernel = sock.verdict(&prog);
         let verdict = verify(&prog, Mode::Classic);
         let rule = match verdict {
             Ok(()) => "accepted".to_string(),
