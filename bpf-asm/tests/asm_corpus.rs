@@ -4,6 +4,10 @@
 //! random spellings, the seccomp superset, and `bpf_program!` (compile time)
 //! against `assemble` (run time).
 
+mod common;
+
+use common::Rng;
+
 use bpf_asm::encode::{to_c_array, to_comma};
 use bpf_asm::text::{assemble, assemble_into, count_insns, AsmOptions};
 use bpf_asm::{bpf_program, Arch, Endian, SockFilter};
@@ -317,24 +321,6 @@ fn program_of_4096_instructions_is_accepted() {
 // ---------------------------------------------------------------------------
 // Generated programs: random kernel-valid statements written in random
 // spellings must assemble to what the generator expects.
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // splitmix64
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
-}
 
 /// A number spelled in a random base (the kernel's lexer rules).
 fn spell_number(r: &mut Rng, v: u32) -> String {

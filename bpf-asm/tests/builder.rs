@@ -2,26 +2,14 @@
 //! resolve every branch to the intended instruction, with trampolines only
 //! where a direct branch cannot reach; and every misuse is a located error.
 
+mod common;
+
+use common::Rng;
+
 use bpf_asm::builder::{
     Buffer, BuildError, BuildErrorKind, Builder, Fixup, Label, LabelSlot, ProgramBuilder, Target,
 };
 use bpf_asm::{bpf_class, Insn, JmpOp, SockFilter, Src, BPF_JMP, BPF_RET};
-
-/// splitmix64: a tiny deterministic generator.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// One builder operation, replayable on both builders. Labels are numbered
 /// in creation order.

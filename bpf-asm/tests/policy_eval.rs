@@ -3,6 +3,10 @@
 //! hand-written expectations and, over generated inputs, against a second,
 //! deliberately naive statement of the semantics.
 
+mod common;
+
+use common::Rng;
+
 use bpf_asm::policy::eval::{condition_holds, decide, evaluate, Reason};
 use bpf_asm::policy::resolve::{resolve, ResolveError};
 use bpf_asm::policy::{Action, CmpOp, Condition, Policy, Rule, SyscallRef, Width};
@@ -320,19 +324,7 @@ fn resolve_errors_name_the_arch_and_suggest() {
     );
 }
 
-/// splitmix64.
-struct Rng(u64);
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
     fn interesting(&mut self) -> u64 {
         match self.below(6) {
             0 => self.below(8),

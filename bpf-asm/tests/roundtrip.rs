@@ -4,25 +4,16 @@
 //! same program; the comma and `-c` outputs match the kernel's `bpf_asm`
 //! byte for byte on the corpus examples.
 
+mod common;
+
+use common::Rng;
+
 use bpf_asm::disasm::{disassemble, write_disasm, DisasmOptions};
 use bpf_asm::encode::{self, ParseErrorKind};
 use bpf_asm::text::{assemble, AsmOptions};
 use bpf_asm::{AluOp, Arch, Insn, JmpOp, Size, SockFilter, Src, CLASSIC_CODES};
 
-/// splitmix64: a tiny deterministic generator.
-struct Rng(u64);
-
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
     fn k(&mut self) -> u32 {
         match self.below(6) {
             0 => 0,
