@@ -44,6 +44,9 @@ fn policy(arches: Vec<Arch>, rules: Vec<Rule>) -> Policy {
         bad_arch: Action::KillProcess,
         rules,
         tests: vec![],
+        enosys: Default::default(),
+        flags: Default::default(),
+        listener: None,
     }
 }
 

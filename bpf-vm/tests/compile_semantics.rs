@@ -164,6 +164,9 @@ fn policy(rng: &mut Rng) -> Policy {
         bad_arch: action(rng),
         rules,
         tests: Vec::new(),
+        enosys: Default::default(),
+        flags: Default::default(),
+        listener: None,
     }
 }
 
@@ -629,6 +632,9 @@ fn prover_refuses_arithmetic_on_arguments() {
         bad_arch: Action::Allow,
         rules: Vec::new(),
         tests: Vec::new(),
+        enosys: Default::default(),
+        flags: Default::default(),
+        listener: None,
     };
     let resolved = resolve(&p).expect("resolves");
     let prog = [

@@ -79,6 +79,9 @@ fn policy(default: Action, arches: &[Arch], rules: Vec<Rule>) -> Policy {
         bad_arch: KILL,
         rules,
         tests: Vec::new(),
+        enosys: Default::default(),
+        flags: Default::default(),
+        listener: None,
     }
 }
 

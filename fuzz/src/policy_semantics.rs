@@ -215,6 +215,9 @@ impl<'a> Arbitrary<'a> for PolicyModel {
             bad_arch: arbitrary_action(u)?,
             rules,
             tests: Vec::new(),
+            enosys: Default::default(),
+            flags: Default::default(),
+            listener: None,
         }))
     }
 }

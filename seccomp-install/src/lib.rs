@@ -77,15 +77,14 @@
 
 mod error;
 mod fd;
-mod flags;
 mod install;
 pub mod notif;
 mod probe;
 mod sys;
 
+pub use bpf_asm::seccomp::Flags;
 pub use error::{Errno, Error};
 pub use fd::Fd;
-pub use flags::Flags;
 pub use install::{install, set_no_new_privs, Installed};
 pub use probe::{
     action_available, flag_supported, notif_sizes, seccomp_syscall_available, NotifSizes,

@@ -899,6 +899,7 @@ mod tests {
             default: Action::Allow,
             bad_arch: Action::KillProcess,
             allow_x32: false,
+            enosys: Default::default(),
             arches: Vec::new(),
         };
         let only_64 = inputs(&resolved, &[Arch::X86_64], true);

@@ -10,7 +10,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::seccomp::Arch;
+use crate::seccomp::{Arch, Flags};
 
 pub mod action;
 pub mod compile;
@@ -113,6 +113,36 @@ pub struct PolicyTest {
     pub origin: String,
 }
 
+/// What a syscall number the policy does not name gets, beyond the default
+/// action: container runtimes answer `ENOSYS` for syscalls newer than the
+/// profile so that libc falls back to older calls (runc's stub).
+///
+/// The precise meaning of each mode is defined by [`eval`]; the compiler folds
+/// it into the syscall-number dispatch and the prover checks it like any rule.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub enum Enosys {
+    /// No stub: the default action applies to every unnamed number
+    /// (libseccomp alone).
+    #[default]
+    Off,
+    /// runc's stub: per architecture, a number above the highest number the
+    /// policy names gets `errno(ENOSYS)` (with runc's exceptions).
+    Runc,
+    /// [`Enosys::Runc`], and also every number that is not a syscall in the
+    /// architecture's table (holes included).
+    Unknown,
+}
+
+/// A seccomp agent to hand the notification listener to (the OCI runtime
+/// spec's `listenerPath` and `listenerMetadata`).
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct Listener {
+    /// Path of the agent's `AF_UNIX` socket.
+    pub path: String,
+    /// Opaque metadata passed to the agent with the container state.
+    pub metadata: Option<String>,
+}
+
 /// A whole policy.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Policy {
@@ -130,4 +160,31 @@ pub struct Policy {
     pub rules: Vec<Rule>,
     /// Expectations checked by `verify`.
     pub tests: Vec<PolicyTest>,
+    /// What unnamed syscall numbers get beyond `default` (see [`Enosys`]).
+    pub enosys: Enosys,
+    /// `SECCOMP_FILTER_FLAG_*` bits to install the filter with (the OCI
+    /// `flags` field); installers add `TSYNC` (and `NEW_LISTENER` when a
+    /// listener is used) themselves.
+    pub flags: Flags,
+    /// The agent that receives the notification listener, if any.
+    pub listener: Option<Listener>,
+}
+
+impl Policy {
+    /// A policy with no rules: `default` for every call on `arches`,
+    /// `kill_process` for other architectures and for x32, no ENOSYS stub,
+    /// no flags, no listener.
+    pub fn new(default: Action, arches: Vec<Arch>) -> Policy {
+        Policy {
+            default,
+            arches,
+            allow_x32: false,
+            bad_arch: Action::KillProcess,
+            rules: Vec::new(),
+            tests: Vec::new(),
+            enosys: Enosys::Off,
+            flags: Flags::NONE,
+            listener: None,
+        }
+    }
 }

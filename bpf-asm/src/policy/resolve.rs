@@ -24,7 +24,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use super::{Action, Condition, Policy, Width};
+use super::{Action, Condition, Enosys, Policy, Width};
 use crate::seccomp::Arch;
 
 /// A policy whose syscall names are resolved to numbers, per architecture.
@@ -37,6 +37,8 @@ pub struct Resolved {
     pub bad_arch: Action,
     /// See [`Policy::allow_x32`].
     pub allow_x32: bool,
+    /// See [`Policy::enosys`].
+    pub enosys: Enosys,
     /// One entry per covered architecture, in the policy's order, without
     /// duplicates.
     pub arches: Vec<ArchRules>,
@@ -261,6 +263,7 @@ pub fn resolve(policy: &Policy) -> Result<Resolved, ResolveError> {
         default: policy.default,
         bad_arch: policy.bad_arch,
         allow_x32: policy.allow_x32,
+        enosys: policy.enosys,
         arches,
     })
 }
@@ -425,6 +428,9 @@ mod tests {
             bad_arch: Action::KillProcess,
             rules,
             tests: vec![],
+            enosys: Default::default(),
+            flags: Default::default(),
+            listener: None,
         }
     }
 

@@ -190,6 +190,9 @@ pub fn load(text: &str, file: &str, opts: &LoadOptions) -> Result<Policy, LoadEr
         bad_arch: Action::KillProcess,
         rules,
         tests: Vec::new(),
+        enosys: Default::default(),
+        flags: Default::default(),
+        listener: None,
     };
     check_resolves(&policy, file, text, |e| {
         let path: Vec<Seg<'_>> = match *e {

@@ -394,6 +394,9 @@ pub fn load(text: &str, file: &str, opts: &OciOptions) -> Result<Policy, LoadErr
         bad_arch: Action::KillThread,
         rules,
         tests: Vec::new(),
+        enosys: Default::default(),
+        flags: Default::default(),
+        listener: None,
     };
     check_resolves(&policy, file, text, |_: &ResolveError| 0)?;
     Ok(policy)

@@ -199,6 +199,9 @@ pub fn load(text: &str, file: &str) -> Result<Policy, LoadError> {
         bad_arch,
         rules,
         tests,
+        enosys: Default::default(),
+        flags: Default::default(),
+        listener: None,
     };
     check_resolves(&policy, file, text, |e| match e {
         ResolveError::NoArches => arches_span.start,

@@ -1,4 +1,7 @@
 //! [`Flags`]: the `SECCOMP_FILTER_FLAG_*` bits of `seccomp(SECCOMP_SET_MODE_FILTER)`.
+//!
+//! The one home of these bits: the installer (`seccomp-install`) re-exports
+//! this type and policies carry it ([`crate::policy::Policy::flags`]).
 
 use core::fmt;
 use core::ops::{BitOr, BitOrAssign};
@@ -55,6 +58,22 @@ impl Flags {
     /// Whether every bit of `other` is set in `self`.
     pub const fn contains(self, other: Flags) -> bool {
         self.0 & other.0 == other.0
+    }
+
+    /// The flag with this kernel name, with or without the
+    /// `SECCOMP_FILTER_FLAG_` prefix (case-insensitive), e.g. `TSYNC`,
+    /// `SECCOMP_FILTER_FLAG_LOG`.
+    pub fn from_name(name: &str) -> Option<Flags> {
+        let n = name.trim();
+        let n = if n.len() >= 20 && n[..20].eq_ignore_ascii_case("SECCOMP_FILTER_FLAG_") {
+            &n[20..]
+        } else {
+            n
+        };
+        Flags::ALL
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(n))
+            .map(|&(_, f)| f)
     }
 
     /// Whether no bit is set.

@@ -3,6 +3,9 @@
 //! architectures whose syscall tables the toolkit knows (through the
 //! `syscalls` crate).
 
+mod flags;
+pub use flags::Flags;
+
 /// Kill the whole process (thread group), with a core dump.
 pub const SECCOMP_RET_KILL_PROCESS: u32 = 0x8000_0000;
 /// Kill the calling thread.
