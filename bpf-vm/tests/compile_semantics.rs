@@ -96,7 +96,7 @@ fn constant(rng: &mut Rng) -> u64 {
 
 fn condition(rng: &mut Rng) -> Condition {
     loop {
-        let width = rng.pick(&[Width::U64, Width::U64, Width::U32, Width::I32]);
+        let width = rng.pick(&[Width::U64, Width::U64, Width::U32, Width::I32, Width::Hi32]);
         let op = rng.pick(&[
             CmpOp::Eq,
             CmpOp::Ne,
@@ -145,13 +145,28 @@ fn policy(rng: &mut Rng) -> Policy {
     for _ in 0..2 + rng.below(10) {
         let mut syscalls = Vec::new();
         for _ in 0..1 + rng.below(4) {
+            // Now and then a syscall written as a number (one of the names'
+            // numbers on x86_64, or one no table names).
+            let name = match rng.below(12) {
+                0 => rng
+                    .pick(&[5u64, 16, 0x4000_0001, 1000, 0xffff_ffff])
+                    .to_string(),
+                _ => rng.pick(&SYSCALLS).to_string(),
+            };
             syscalls.push(SyscallRef {
-                name: rng.pick(&SYSCALLS).to_string(),
+                name,
                 optional: true,
             });
         }
+        // Now and then a rule restricted to some of the policy's arches.
+        let rule_arches: Vec<Arch> = if rng.chance(25) {
+            arches.iter().copied().filter(|_| rng.chance(50)).collect()
+        } else {
+            Vec::new()
+        };
         let n_conds = rng.pick(&[0u64, 0, 1, 1, 2, 3]);
         rules.push(Rule {
+            arches: rule_arches,
             syscalls,
             conditions: (0..n_conds).map(|_| condition(rng)).collect(),
             action: action(rng),
@@ -195,6 +210,8 @@ fn interesting_values(p: &Policy) -> Vec<u64> {
                     v.push(d | 0xffff_ffff_0000_0000); // high half set
                     v.push(d ^ 0x8000_0000); // low-word sign flipped
                     v.push((d & 0xffff_ffff) | ((d as u32 as u64 + 1) << 32)); // other high half
+                    v.push((d as u32 as u64) << 32); // the low word as the high half (hi32)
+                    v.push(((d as u32 as u64) << 32) | 0xffff_ffff);
                 }
             }
         }
@@ -210,7 +227,12 @@ fn numbers(resolved: &Resolved, arch: Arch) -> Vec<u32> {
     nrs.extend([last, last + 1, last + 2]);
     if let Some(rules) = resolved.arch(arch.audit_arch()) {
         for (nr, _) in rules.syscalls() {
-            nrs.extend([nr.wrapping_sub(1), nr, nr + 1, nr | X32_SYSCALL_BIT]);
+            nrs.extend([
+                nr.wrapping_sub(1),
+                nr,
+                nr.wrapping_add(1),
+                nr | X32_SYSCALL_BIT,
+            ]);
         }
     }
     nrs.sort_unstable();
@@ -725,7 +747,33 @@ fn split_in_two(p: &Policy) -> (Policy, Policy) {
             }
         }
     }
-    let (first, second) = names.split_at(names.len() / 2);
+    // Names that are the same syscall on some architecture (a number and
+    // the name it is, say) must go to the same filter.
+    let number = |arch: Arch, name: &str| {
+        name.parse::<u32>()
+            .ok()
+            .or_else(|| bpf_asm::policy::resolve::syscall_nr(arch, name))
+    };
+    let same = |x: &str, y: &str| {
+        p.arches
+            .iter()
+            .any(|&a| number(a, x).is_some() && number(a, x) == number(a, y))
+    };
+    let mut groups: Vec<Vec<String>> = Vec::new();
+    for n in names {
+        // Merge every group the name joins.
+        let (mut joined, rest): (Vec<Vec<String>>, Vec<Vec<String>>) = groups
+            .into_iter()
+            .partition(|g| g.iter().any(|m| same(m, &n)));
+        groups = rest;
+        let mut g: Vec<String> = joined.drain(..).flatten().collect();
+        g.push(n);
+        groups.push(g);
+    }
+    let half = groups.len() / 2;
+    let first: Vec<String> = groups[..half].concat();
+    let second: Vec<String> = groups[half..].concat();
+    let (first, second) = (&first[..], &second[..]);
     let refs = |set: &[String]| -> Vec<SyscallRef> {
         set.iter()
             .map(|n| SyscallRef {
@@ -758,6 +806,7 @@ fn split_in_two(p: &Policy) -> (Policy, Policy) {
     a.rules = only(first);
     if !second.is_empty() {
         a.rules.push(Rule {
+            arches: Vec::new(),
             syscalls: refs(second),
             conditions: Vec::new(),
             action: Action::Allow,
@@ -767,6 +816,7 @@ fn split_in_two(p: &Policy) -> (Policy, Policy) {
     b.rules = only(second);
     if !second.is_empty() {
         b.rules.push(Rule {
+            arches: Vec::new(),
             syscalls: refs(second),
             conditions: Vec::new(),
             action: p.default,

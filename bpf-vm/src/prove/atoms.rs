@@ -18,7 +18,8 @@
 //!   compare the two on generated inputs): a 64-bit comparison is decided by
 //!   the high words' order and then the low words' order, a signed 32-bit
 //!   one by the sign bits and then the unsigned order, a 32-bit
-//!   architecture's argument is its low word zero-extended.
+//!   architecture's argument is its low word zero-extended, and `hi32`
+//!   compares the high word as the kernel fills it, on every architecture.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -433,6 +434,8 @@ pub(crate) fn condition(c: &Condition, arch: Arch) -> Formula {
     let mask = c.mask.unwrap_or(u64::MAX);
     match c.width {
         Width::U32 => unsigned32(lo, mask as u32, c.op, c.value as u32),
+        // The high word as the kernel fills it, on every architecture.
+        Width::Hi32 => unsigned32(hi, mask as u32, c.op, c.value as u32),
         Width::I32 => signed32(lo, mask as u32, c.op, c.value as u32),
         Width::U64 if arch.is_64bit() => unsigned64(hi, lo, mask, c.op, c.value),
         Width::U64 => {
@@ -513,7 +516,7 @@ mod tests {
             CmpOp::Ge,
         ];
         for _ in 0..4000 {
-            let width = [Width::U64, Width::U32, Width::I32][rng.below(3) as usize];
+            let width = [Width::U64, Width::U32, Width::I32, Width::Hi32][rng.below(4) as usize];
             let value = edge_or_random(&mut rng);
             let mask = (rng.below(3) == 0).then(|| edge_or_random(&mut rng));
             let c = Condition {
