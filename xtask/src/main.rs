@@ -18,6 +18,7 @@ mod fuzz;
 #[allow(dead_code)]
 mod io;
 mod layouts;
+mod resolve;
 mod run;
 mod static_init;
 mod svg;
@@ -61,6 +62,8 @@ enum Command {
     Fuzz(fuzz::Args),
     /// Compare our compiler with libseccomp and seccompiler.
     BenchPeers(bench_peers::Args),
+    /// Syscall names to numbers and back, per architecture.
+    Resolve(resolve::Args),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
         Command::StaticInit(a) => static_init::run(a),
         Command::Fuzz(a) => fuzz::run(a),
         Command::BenchPeers(a) => bench_peers::run(a),
+        Command::Resolve(a) => resolve::run(a),
     };
     match result {
         Ok(code) => code,
