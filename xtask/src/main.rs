@@ -2,7 +2,9 @@
 //!
 //! Every command lives in its own module with an `Args` struct (its flags)
 //! and a `run` function. Commands print `error: ...` and exit 1 on failure;
-//! exit 2 is reserved for usage errors (clap).
+//! exit 2 is reserved for usage errors (clap). `run`, which passes on its
+//! command's status, follows `env` instead: 125 for its own failures, 126
+//! and 127 when the command cannot be executed or found.
 
 use std::process::ExitCode;
 
@@ -17,6 +19,7 @@ mod emu;
 mod fuzz;
 #[allow(dead_code)]
 mod io;
+mod launch;
 mod layouts;
 mod resolve;
 mod run;
@@ -54,7 +57,8 @@ enum Command {
     Compile(compile::Args),
     /// Compare the jump layouts of a policy.
     Layouts(layouts::Args),
-    /// Run a command under a policy (no_new_privs + TSYNC + exec).
+    /// Run a command under a policy: install it with TSYNC and exec, forward
+    /// signals, pass on the exit status.
     Run(run::Args),
     /// Build the static, libc-free init demo.
     StaticInit(static_init::Args),
