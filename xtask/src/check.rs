@@ -46,6 +46,7 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(args: Args) -> Result<ExitCode, DynError> {
+    applicable(&args)?;
     let prog = load_program(&args.prog, args.input)?;
     let mode = if args.classic {
         Mode::Classic
@@ -68,13 +69,29 @@ pub fn run(args: Args) -> Result<ExitCode, DynError> {
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}: {e}", crate::io::shown(&args.prog));
             if let Some(context) = describe_insn(&prog, &e) {
                 eprintln!("  {context}");
             }
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// Refuses flags that would have no effect with the others given.
+fn applicable(args: &Args) -> Result<(), DynError> {
+    if !args.stack.is_empty() && args.cache.is_empty() {
+        return Err("--stack only feeds the --cache report of the whole stack; pass --cache ARCH (the verdict on PROG does not depend on older filters)".into());
+    }
+    if args.classic {
+        if !args.cache.is_empty() {
+            return Err("--cache does not apply with --classic: socket filters have no seccomp action cache".into());
+        }
+        if args.verbose {
+            return Err("--verbose reports the stacked seccomp filter budget; it does not apply with --classic".into());
+        }
+    }
+    Ok(())
 }
 
 /// Prints the `--cache` report: per architecture, the syscalls that the
@@ -92,7 +109,7 @@ fn cache_report(args: &Args, prog: &[SockFilter]) -> Result<Vec<String>, DynErro
     let mut older = Vec::new();
     for path in &args.stack {
         let p = load_program(path, args.input)?;
-        verify(&p, Mode::Seccomp).map_err(|e| format!("{path}: {e}"))?;
+        verify(&p, Mode::Seccomp).map_err(|e| format!("{}: {e}", crate::io::shown(path)))?;
         older.push(p);
     }
     let mut stack: Vec<&[SockFilter]> = older.iter().map(Vec::as_slice).collect();
@@ -160,7 +177,7 @@ mod tests {
             prog: temp_file(name, text),
             input: None,
             classic,
-            verbose: true,
+            verbose: !classic,
             cache: vec![],
             stack: vec![],
         };
@@ -190,6 +207,30 @@ mod tests {
             stack: vec![],
         };
         assert!(run(args).is_err());
+    }
+
+    #[test]
+    fn flags_that_do_not_apply_are_refused() {
+        let base = || Args {
+            prog: "/nonexistent/prog.bpf".into(),
+            input: None,
+            classic: false,
+            verbose: false,
+            cache: vec![],
+            stack: vec![],
+        };
+        let e = |a: Args| run(a).unwrap_err().to_string();
+        let mut a = base();
+        a.stack = vec!["older.bpf".into()];
+        assert!(e(a).contains("--stack only feeds the --cache"));
+        let mut a = base();
+        a.classic = true;
+        a.cache = vec!["x86_64".into()];
+        assert!(e(a).contains("--cache does not apply with --classic"));
+        let mut a = base();
+        a.classic = true;
+        a.verbose = true;
+        assert!(e(a).contains("--verbose"));
     }
 
     #[test]

@@ -47,6 +47,8 @@ pub struct PolicyArgs {
 
 /// A loaded policy with its names resolved.
 pub struct Loaded {
+    /// The policy file as shown in messages (`<stdin>` for `-`).
+    pub name: String,
     /// The policy as written (tests included).
     pub policy: Policy,
     /// The policy with syscall numbers.
@@ -96,6 +98,7 @@ pub fn load_policy(path: &str, pa: &PolicyArgs) -> Result<Loaded, DynError> {
         None => None,
     };
     Ok(Loaded {
+        name: name.to_string(),
         policy,
         resolved,
         profile,
@@ -106,41 +109,7 @@ pub fn load_policy(path: &str, pa: &PolicyArgs) -> Result<Loaded, DynError> {
 pub fn load_profile(path: &str) -> Result<Profile, DynError> {
     let bytes = read_input(path)?;
     let text = String::from_utf8(bytes).map_err(|_| format!("{path}: not UTF-8 text"))?;
-    parse_profile(&text).map_err(|(line, why)| format!("{path}:{line}: {why}").into())
-}
-
-/// Parses profile text; an error is `(line, why)`.
-fn parse_profile(text: &str) -> Result<Profile, (usize, String)> {
-    let mut named: Vec<(String, Option<u64>, usize)> = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
-            continue;
-        }
-        let mut fields = line.split_whitespace();
-        let name = fields.next().unwrap_or_default();
-        if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            return Err((i + 1, format!("`{name}` is not a syscall name")));
-        }
-        let weight = match fields.next() {
-            None => None,
-            Some(w) => Some(
-                w.parse::<u64>()
-                    .map_err(|_| (i + 1, format!("weight `{w}` is not a non-negative integer")))?,
-            ),
-        };
-        if let Some(extra) = fields.next() {
-            return Err((i + 1, format!("unexpected `{extra}` after the weight")));
-        }
-        named.push((name.to_string(), weight, i + 1));
-    }
-    let listed = named.len() as u64;
-    let mut weights = Vec::with_capacity(named.len());
-    for (rank, (name, weight, _)) in named.into_iter().enumerate() {
-        // A bare name ranks by position: the first line weighs the most.
-        weights.push((name, weight.unwrap_or(listed - rank as u64)));
-    }
-    Ok(Profile { weights })
+    Profile::parse(&text).map_err(|e| format!("{path}:{}: {}", e.line, e.kind).into())
 }
 
 fn parse_kernel(s: &str) -> Option<(u32, u32)> {
@@ -160,7 +129,7 @@ pub fn compile_with(loaded: &Loaded, layout: Layout) -> Result<Compiled, DynErro
         layout,
         profile: loaded.profile.clone(),
     };
-    Ok(compile_resolved(&loaded.resolved, &opts)?)
+    compile_resolved(&loaded.resolved, &opts).map_err(|e| format!("{}: {e}", loaded.name).into())
 }
 
 /// Output formats of `compile`.
@@ -179,6 +148,17 @@ pub enum OutputFormat {
 }
 
 impl OutputFormat {
+    /// The `--format` value of this format.
+    pub const fn name(self) -> &'static str {
+        match self {
+            OutputFormat::Raw => "raw",
+            OutputFormat::Comma => "comma",
+            OutputFormat::C => "c",
+            OutputFormat::Rust => "rust",
+            OutputFormat::Asm => "asm",
+        }
+    }
+
     fn from_extension(path: &str) -> Option<OutputFormat> {
         let ext = Path::new(path).extension()?.to_str()?.to_ascii_lowercase();
         Some(match ext.as_str() {
@@ -192,18 +172,20 @@ impl OutputFormat {
     }
 }
 
-/// Encodes a program in `format` (`arch` annotates assembly).
+/// Encodes a program in `format` (`arch` annotates assembly; `name` is the
+/// static of the Rust form).
 pub fn encode_program(
     prog: &[SockFilter],
     format: OutputFormat,
     arch: Option<Arch>,
+    name: &str,
 ) -> Result<Vec<u8>, DynError> {
     Ok(match format {
         OutputFormat::Raw => encode::to_raw(prog),
         OutputFormat::Comma => encode::to_comma(prog).into_bytes(),
         OutputFormat::C => encode::to_c_array(prog).into_bytes(),
-        OutputFormat::Rust => encode::to_rust_static("FILTER", prog)
-            .map_err(|e| format!("cannot write the Rust array: {e:?}"))?
+        OutputFormat::Rust => encode::to_rust_static(name, prog)
+            .map_err(|e| format!("--name {name}: {e}"))?
             .into_bytes(),
         OutputFormat::Asm => disassemble(prog, &DisasmOptions { annotate: arch }).into_bytes(),
     })
@@ -225,12 +207,13 @@ pub struct Args {
     /// Output file (written atomically); standard output when absent.
     #[arg(short, long, value_name = "OUT")]
     pub output: Option<String>,
+    /// The name of the static of `--format rust` (default FILTER).
+    #[arg(long, value_name = "IDENT")]
+    pub name: Option<String>,
 }
 
 /// Runs the command.
 pub fn run(args: Args) -> Result<ExitCode, DynError> {
-    let loaded = load_policy(&args.policy, &args.policy_args)?;
-    let compiled = compile_with(&loaded, args.layout)?;
     let format = args
         .format
         .or_else(|| {
@@ -239,10 +222,20 @@ pub fn run(args: Args) -> Result<ExitCode, DynError> {
                 .and_then(OutputFormat::from_extension)
         })
         .unwrap_or(OutputFormat::Asm);
+    if args.name.is_some() && format != OutputFormat::Rust {
+        return Err(format!(
+            "--name names the static of --format rust; it does not apply to the {} output",
+            format.name()
+        )
+        .into());
+    }
+    let loaded = load_policy(&args.policy, &args.policy_args)?;
+    let compiled = compile_with(&loaded, args.layout)?;
     let bytes = encode_program(
         &compiled.program,
         format,
         loaded.policy.arches.first().copied(),
+        args.name.as_deref().unwrap_or("FILTER"),
     )?;
     emit(args.output.as_deref(), &bytes)?;
     eprintln!(
@@ -272,31 +265,4 @@ pub fn always_allowed(resolved: &Resolved, arch: Arch, nr: u32) -> bool {
     // rest (and x32 numbers an x86_64 policy refuses are not allowed).
     resolved.default == Action::Allow
         && evaluate(resolved, arch.audit_arch(), nr, &[0; 6]) == Action::Allow
-}
-
-#[cfg(test)]
-mod profile_tests {
-    use super::parse_profile;
-
-    #[test]
-    fn weighted_and_ranked_profiles_parse() {
-        let p = parse_profile("# counts\nread 900\nwrite 10 # comment\n\n").unwrap();
-        assert_eq!(p.weights, vec![("read".into(), 900), ("write".into(), 10)]);
-        let p = parse_profile("futex\nioctl\nepoll_pwait\n").unwrap();
-        assert_eq!(
-            p.weights,
-            vec![
-                ("futex".into(), 3),
-                ("ioctl".into(), 2),
-                ("epoll_pwait".into(), 1)
-            ]
-        );
-    }
-
-    #[test]
-    fn bad_profile_lines_are_located() {
-        assert_eq!(parse_profile("read 1\nwrite x\n").unwrap_err().0, 2);
-        assert_eq!(parse_profile("\n\nopen(at) 3\n").unwrap_err().0, 3);
-        assert_eq!(parse_profile("read 1 2\n").unwrap_err().0, 1);
-    }
 }

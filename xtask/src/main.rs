@@ -30,6 +30,7 @@ pub type DynError = Box<dyn std::error::Error + Send + Sync>;
 #[command(
     name = "cargo xtask",
     bin_name = "cargo xtask",
+    version,
     about = "Assemble, verify, emulate and install seccomp filters"
 )]
 struct Cli {
