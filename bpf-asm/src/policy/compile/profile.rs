@@ -65,7 +65,10 @@ impl fmt::Display for ProfileErrorKind {
 impl core::error::Error for ProfileError {}
 
 impl Profile {
-    /// Parses the text form (see the [module docs](self)).
+    /// Parses the text form of a profile: one syscall per line, `NAME
+    /// WEIGHT` (decimal), or `NAME` alone for a priority list, most
+    /// frequent first (a bare name on line *k* of *n* listed names weighs
+    /// *n − k + 1*); `#` starts a comment. A name listed twice is an error.
     pub fn parse(text: &str) -> Result<Profile, ProfileError> {
         let mut named: Vec<(String, Option<u64>, usize)> = Vec::new();
         for (i, raw) in text.lines().enumerate() {
