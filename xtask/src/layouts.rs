@@ -1,7 +1,8 @@
 //! `cargo xtask layouts POLICY`: one table comparing every dispatch layout
 //! on program size, instructions executed per syscall (mean and max over
 //! each architecture's syscalls, exact, by path analysis) and kernel-cache
-//! coverage of the unconditionally allowed syscalls.
+//! coverage of the unconditionally allowed syscalls; with `--format json`,
+//! the same table as one JSON document (see `report`).
 
 use std::process::ExitCode;
 
@@ -11,6 +12,7 @@ use bpf_vm::seccomp_is_const_allow;
 
 use crate::compile::{always_allowed, compile_with, load_policy, PolicyArgs};
 use crate::io::write_atomic;
+use crate::report::{self, ReportFormat};
 use crate::svg::{render, Panel, Series};
 use crate::DynError;
 
@@ -25,16 +27,23 @@ pub struct Args {
     /// (one panel per architecture) as an SVG file, written atomically.
     #[arg(long, value_name = "OUT")]
     pub svg: Option<String>,
+    /// How the table is printed: text, or one JSON document.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ReportFormat,
 }
 
 /// Runs the command.
 pub fn run(args: Args) -> Result<ExitCode, DynError> {
     let loaded = load_policy(&args.policy, &args.policy_args)?;
     let arches = loaded.policy.arches.clone();
-    println!(
-        "{:<16} {:>6} {:>10} {:>10} {:>6} {:>12}",
-        "layout", "insns", "arch", "mean exec", "max", "cache"
-    );
+    let text = args.format == ReportFormat::Text;
+    if text {
+        println!(
+            "{:<16} {:>6} {:>10} {:>10} {:>6} {:>12}",
+            "layout", "insns", "arch", "mean exec", "max", "cache"
+        );
+    }
+    let mut rows = Vec::new();
     let mut panels: Vec<Panel> = arches
         .iter()
         .map(|a| Panel {
@@ -50,8 +59,10 @@ pub fn run(args: Args) -> Result<ExitCode, DynError> {
         } else {
             layout.to_string()
         };
+        let mut per_arch = Vec::new();
         for (i, &arch) in arches.iter().enumerate() {
-            let analysis = analyze(&c.program, arch, [])?;
+            let analysis =
+                analyze(&c.program, arch, []).map_err(|e| format!("{}: {e}", loaded.name))?;
             let s = analysis.summary();
             if layout != Layout::Auto {
                 panels[i].series.push(Series {
@@ -72,6 +83,19 @@ pub fn run(args: Args) -> Result<ExitCode, DynError> {
                 .iter()
                 .filter(|&&nr| seccomp_is_const_allow(&c.program, nr, arch.audit_arch()))
                 .count();
+            per_arch.push(serde_json::json!({
+                "arch": arch.name(),
+                "syscalls": s.count,
+                "mean_executed": s.mean_max,
+                "mean_executed_fewest": s.mean_min,
+                "max_executed": s.max,
+                "exact": s.exact,
+                "cache_covered": cached,
+                "always_allowed": allowed.len(),
+            }));
+            if !text {
+                continue;
+            }
             let (label, len) = if i == 0 {
                 (name.as_str(), c.program.len().to_string())
             } else {
@@ -87,6 +111,18 @@ pub fn run(args: Args) -> Result<ExitCode, DynError> {
                 format!("{cached}/{}", allowed.len())
             );
         }
+        rows.push(serde_json::json!({
+            "layout": layout.to_string(),
+            "chosen": c.layout.to_string(),
+            "instructions": c.program.len(),
+            "arches": per_arch,
+        }));
+    }
+    if !text {
+        let mut doc = report::document("layouts");
+        doc.insert("policy".into(), loaded.name.clone().into());
+        doc.insert("layouts".into(), rows.into());
+        report::print(doc);
     }
     if let Some(out) = &args.svg {
         let title = format!("{}: instructions executed per syscall", args.policy);

@@ -18,6 +18,7 @@ mod fuzz;
 #[allow(dead_code)]
 mod io;
 mod layouts;
+mod report;
 mod run;
 mod static_init;
 mod svg;
