@@ -8,11 +8,10 @@ use std::process::ExitCode;
 
 use bpf_asm::policy::compile::Layout;
 use bpf_vm::analysis::analyze;
-use bpf_vm::seccomp_is_const_allow;
 
-use crate::compile::{always_allowed, compile_with, load_policy, PolicyArgs};
+use crate::compile::{compile_with, load_policy, PolicyArgs};
 use crate::io::write_atomic;
-use crate::report::{self, ReportFormat};
+use crate::report::{self, ArchMetrics, ReportFormat};
 use crate::svg::{render, Panel, Series};
 use crate::DynError;
 
@@ -63,7 +62,6 @@ pub fn run(args: Args) -> Result<ExitCode, DynError> {
         for (i, &arch) in arches.iter().enumerate() {
             let analysis =
                 analyze(&c.program, arch, []).map_err(|e| format!("{}: {e}", loaded.name))?;
-            let s = analysis.summary();
             if layout != Layout::Auto {
                 panels[i].series.push(Series {
                     label: name.clone(),
@@ -74,25 +72,8 @@ pub fn run(args: Args) -> Result<ExitCode, DynError> {
                         .collect(),
                 });
             }
-            let allowed: Vec<u32> = arch
-                .syscalls()
-                .map(|(nr, _)| nr)
-                .filter(|&nr| always_allowed(&loaded.resolved, arch, nr))
-                .collect();
-            let cached = allowed
-                .iter()
-                .filter(|&&nr| seccomp_is_const_allow(&c.program, nr, arch.audit_arch()))
-                .count();
-            per_arch.push(serde_json::json!({
-                "arch": arch.name(),
-                "syscalls": s.count,
-                "mean_executed": s.mean_max,
-                "mean_executed_fewest": s.mean_min,
-                "max_executed": s.max,
-                "exact": s.exact,
-                "cache_covered": cached,
-                "always_allowed": allowed.len(),
-            }));
+            let m = ArchMetrics::new(&loaded.resolved, &c.program, &analysis);
+            per_arch.push(m.json());
             if !text {
                 continue;
             }
@@ -106,9 +87,9 @@ pub fn run(args: Args) -> Result<ExitCode, DynError> {
                 label,
                 len,
                 arch.name(),
-                s.mean_max,
-                s.max,
-                format!("{cached}/{}", allowed.len())
+                m.summary.mean_max,
+                m.summary.max,
+                format!("{}/{}", m.cached, m.always_allowed)
             );
         }
         rows.push(serde_json::json!({

@@ -44,3 +44,57 @@ pub fn to_string(doc: serde_json::Map<String, serde_json::Value>) -> String {
 pub fn print(doc: serde_json::Map<String, serde_json::Value>) {
     print!("{}", to_string(doc));
 }
+
+/// What `verify` and `layouts` measure of a program on one architecture.
+pub struct ArchMetrics {
+    /// The architecture.
+    pub arch: bpf_asm::Arch,
+    /// Instructions executed over its syscalls (exact or bounds).
+    pub summary: bpf_vm::analysis::Summary,
+    /// Syscalls the policy allows whatever their arguments.
+    pub always_allowed: usize,
+    /// How many of those the kernel's action cache lets through.
+    pub cached: usize,
+}
+
+impl ArchMetrics {
+    /// Measures `prog`, whose analysis on the architecture is `analysis`,
+    /// against `resolved`.
+    pub fn new(
+        resolved: &bpf_asm::policy::resolve::Resolved,
+        prog: &[bpf_asm::SockFilter],
+        analysis: &bpf_vm::analysis::Analysis,
+    ) -> ArchMetrics {
+        let arch = analysis.arch;
+        let allowed: Vec<u32> = arch
+            .syscalls()
+            .map(|(nr, _)| nr)
+            .filter(|&nr| crate::compile::always_allowed(resolved, arch, nr))
+            .collect();
+        let cached = allowed
+            .iter()
+            .filter(|&&nr| bpf_vm::seccomp_is_const_allow(prog, nr, arch.audit_arch()))
+            .count();
+        ArchMetrics {
+            arch,
+            summary: analysis.summary(),
+            always_allowed: allowed.len(),
+            cached,
+        }
+    }
+
+    /// The JSON object (README, "Machine-readable output").
+    pub fn json(&self) -> serde_json::Value {
+        let s = &self.summary;
+        serde_json::json!({
+            "arch": self.arch.name(),
+            "syscalls": s.count,
+            "mean_executed": s.mean_max,
+            "mean_executed_fewest": s.mean_min,
+            "max_executed": s.max,
+            "exact": s.exact,
+            "cache_covered": self.cached,
+            "always_allowed": self.always_allowed,
+        })
+    }
+}
