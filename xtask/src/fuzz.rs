@@ -43,6 +43,10 @@ pub struct Args {
     /// `-max_total_time`; at least 1).
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub time: u64,
+    /// With --all: share this many seconds among the targets, each getting
+    /// at most --time (so adding targets does not stretch a CI run).
+    #[arg(long, requires = "all", value_name = "S", value_parser = clap::value_parser!(u64).range(1..))]
+    pub budget: Option<u64>,
     /// Parallel fuzzing jobs (libFuzzer's `-fork`); 1 runs in-process.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub jobs: u32,
@@ -138,6 +142,15 @@ pub fn run(args: Args) -> Result<ExitCode, DynError> {
         eprintln!("error: {missing}");
         return Ok(ExitCode::from(EXIT_NO_TOOLS));
     }
+    let time = per_target_time(args.time, args.budget, chosen.len());
+    if time < args.time {
+        eprintln!(
+            "fuzz: --budget {} s over {} targets: {time} s each",
+            args.budget.unwrap_or_default(),
+            chosen.len()
+        );
+    }
+    let args = Args { time, ..args };
     let mut failed = Vec::new();
     for (i, name) in chosen.iter().enumerate() {
         eprintln!(
@@ -151,22 +164,33 @@ pub fn run(args: Args) -> Result<ExitCode, DynError> {
             failed.push(name.as_str());
         }
     }
+    if !failed.is_empty() {
+        println!("fuzz: crashed: {}", failed.join(", "));
+    }
     println!(
-        "fuzz: {} passed, {} failed ({} s each){}",
+        "fuzz: {} targets fuzzed for {} s each",
+        chosen.len(),
+        args.time
+    );
+    println!(
+        "fuzz: {} passed, {} failed",
         chosen.len() - failed.len(),
-        failed.len(),
-        args.time,
-        if failed.is_empty() {
-            String::new()
-        } else {
-            format!(": {}", failed.join(", "))
-        }
+        failed.len()
     );
     Ok(if failed.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Seconds per target: `time`, or less when a `budget` shared by `targets`
+/// targets runs out first (never below 1 s).
+fn per_target_time(time: u64, budget: Option<u64>, targets: usize) -> u64 {
+    match budget {
+        Some(b) => time.min((b / targets.max(1) as u64).max(1)),
+        None => time,
+    }
 }
 
 /// Why fuzzing cannot run here, if it cannot.
@@ -276,10 +300,15 @@ mod tests {
 
     #[test]
     fn the_command_fuzzes_the_corpus_and_the_seeds_for_the_time_given() {
+        assert_eq!(per_target_time(60, None, 9), 60);
+        assert_eq!(per_target_time(60, Some(300), 4), 60);
+        assert_eq!(per_target_time(60, Some(300), 8), 37);
+        assert_eq!(per_target_time(60, Some(3), 8), 1);
         let args = Args {
             target: Some("asm_text".into()),
             all: false,
             list: false,
+            budget: None,
             time: 7,
             jobs: 2,
             libfuzzer_args: vec!["-max_len=64".into()],

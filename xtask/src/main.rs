@@ -21,6 +21,7 @@ mod fuzz;
 mod io;
 mod launch;
 mod layouts;
+mod report;
 mod resolve;
 mod run;
 mod static_init;

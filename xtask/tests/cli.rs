@@ -285,3 +285,20 @@ fn numbers_are_taken_as_policies_write_them() {
         "at most 6",
     );
 }
+
+/// The README's build-time recipe: `seccomp-install/tests/embedded/filter.rs`
+/// (included and installed by the `embedded_filter` test of seccomp-install)
+/// is exactly what `compile --format rust` makes of the policy beside it.
+#[test]
+fn embedded_filter_is_fresh() {
+    let policy = repo("seccomp-install/tests/embedded/policy.toml");
+    let out = xtask(&["compile", &policy, "--format", "rust"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let checked_in = std::fs::read(repo("seccomp-install/tests/embedded/filter.rs")).unwrap();
+    assert!(
+        out.stdout == checked_in,
+        "seccomp-install/tests/embedded/filter.rs is stale; regenerate it with\n  \
+         cargo xtask compile seccomp-install/tests/embedded/policy.toml --format rust \
+         -o seccomp-install/tests/embedded/filter.rs"
+    );
+}
