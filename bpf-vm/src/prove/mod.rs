@@ -48,7 +48,7 @@
 //!    [`FULL_CHECK_RULES`] rules (where `decide` scans the whole chain) only
 //!    a logarithmic sample of its pieces gets `decide` and the others get
 //!    the deciding rule's conditions checked with
-//!    [`condition_holds`](bpf_asm::policy::eval::condition_holds), so the
+//!    [`condition_holds`], so the
 //!    cross-check stays linear. A disagreement is reported as
 //!    [`CannotProve::Inconsistent`], never ignored. The cross-checks guard
 //!    the two models; the proof itself rests on the exact reasoning above.
