@@ -166,7 +166,7 @@ fn check_partition(
     regions: &[Region],
     within: &Space,
     inputs: &[[u32; SECCOMP_DATA_WORDS]],
-    run: impl Fn(&[u32; SECCOMP_DATA_WORDS]) -> u32,
+    run: impl Fn(&[u32; SECCOMP_DATA_WORDS]) -> (u32, usize),
 ) -> usize {
     let mut checked = 0;
     for r in regions {
@@ -177,7 +177,7 @@ fn check_partition(
         );
         assert_eq!(
             run(&w),
-            r.ret,
+            (r.ret, r.steps),
             "{what}: emulator disagrees on the witness of {r}"
         );
     }
@@ -194,7 +194,7 @@ fn check_partition(
         );
         assert_eq!(
             run(input),
-            holders[0].ret,
+            (holders[0].ret, holders[0].steps),
             "{what}: input {input:#x?} in region {}",
             holders[0]
         );
@@ -223,7 +223,10 @@ fn regions_partition_the_input_space() {
             &regions,
             &Space::full(),
             &ins,
-            |w| prepared.run_words(w).ret,
+            |w| {
+                let o = prepared.run_words(w);
+                (o.ret, o.steps)
+            },
         );
         regions_seen += regions.len();
         programs += 1;
@@ -262,7 +265,8 @@ fn regions_for_one_call_partition_the_call() {
             w[NR_WORD] = nr;
         }
         check_partition(&format!("case {case}"), &regions, &call, &ins, |w| {
-            prepared.run_words(w).ret
+            let o = prepared.run_words(w);
+            (o.ret, o.steps)
         });
         // The query agrees with the full exploration (when the program is
         // within the method on every input, not just on this call).
@@ -323,12 +327,13 @@ fn stack_regions_combine_like_the_kernel() {
             &ins,
             |w| {
                 if n == 1 {
-                    return prepared[0].run_words(w).ret;
+                    let o = prepared[0].run_words(w);
+                    return (o.ret, o.steps);
                 }
                 let endian = bpf_asm::Endian::Little;
                 let data = data_from_words(w, endian);
                 let out = run_stack(&newest_first, &data, endian, KernelModel::NO_CACHE).unwrap();
-                out.ret
+                (out.ret, out.steps)
             },
         );
     }

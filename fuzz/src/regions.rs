@@ -3,8 +3,9 @@
 //!
 //! Properties: exploring any verified stack never panics; when it succeeds,
 //! every input (arbitrary ones and each region's witness) lies in exactly
-//! one region, whose value is what the emulator returns for it (combined
-//! as the kernel combines stacked filters); a query for one call gives the
+//! one region, whose value and instruction count are what the emulator
+//! gives for it (combined as the kernel combines stacked filters); a query
+//! for one call gives the
 //! same values on that call; and proving the stack against a policy with
 //! no rules either succeeds, in which case the stack returns the policy's
 //! action on every input tried, or yields a counterexample the emulator
@@ -167,6 +168,8 @@ pub fn check(filters: &[Vec<SockFilter>], inputs: &[[u32; SECCOMP_DATA_WORDS]]) 
         );
         let r = &regions[holders[0]];
         assert_eq!(run(w), r.ret, "input {w:#x?} in region {r}");
+        let steps: usize = prepared.iter().map(|p| p.run_words(w).steps).sum();
+        assert_eq!(steps, r.steps, "steps of {w:#x?} in region {r}");
         let call = explorer
             .regions_for(w[1], w[0])
             .expect("a call of an explorable stack explores");

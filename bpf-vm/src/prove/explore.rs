@@ -220,6 +220,11 @@ pub struct Region {
     /// single filter; for a stack, `None` when no filter's value replaced
     /// the kernel's initial `SECCOMP_RET_ALLOW`.
     pub decided_by: Option<usize>,
+    /// Instructions executed on the region, over all filters, counted as
+    /// the emulator counts them (the final `ret`, or the `div` by a zero X
+    /// that ends a filter, included; what the kernel's action cache saves
+    /// is not subtracted).
+    pub steps: usize,
 }
 
 impl Region {
@@ -352,6 +357,7 @@ struct Path {
     mem: [Value; 16],
     space: Space,
     rets: Vec<u32>,
+    steps: usize,
 }
 
 impl Explorer {
@@ -433,6 +439,7 @@ impl Explorer {
                 rets: Vec::new(),
                 ret: bpf_asm::seccomp::SECCOMP_RET_ALLOW,
                 decided_by: None,
+                steps: 0,
             };
             return Ok(match visit(r) {
                 ControlFlow::Break(b) => ControlFlow::Break(b),
@@ -449,6 +456,7 @@ impl Explorer {
             mem: [Value::Const(0); 16],
             space: within.clone(),
             rets: Vec::with_capacity(self.filters.len()),
+            steps: 0,
         }];
         while let Some(mut p) = pending.pop() {
             let done = loop {
@@ -456,6 +464,7 @@ impl Explorer {
                 // Verified programs end in `ret` and jump in range; the
                 // emulator returns 0 past the end, and so does this.
                 let op = ops.get(p.pc).copied().unwrap_or(Op::RetK(0));
+                p.steps += 1;
                 let unsupported = |what| ExploreError::Unsupported {
                     filter: at(p.filter),
                     pc: p.pc,
@@ -611,6 +620,7 @@ impl Explorer {
                 rets: p.rets,
                 ret,
                 decided_by,
+                steps: p.steps,
             };
             if let ControlFlow::Break(b) = visit(region) {
                 return Ok(ControlFlow::Break(b));
