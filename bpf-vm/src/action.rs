@@ -567,8 +567,11 @@ mod tests {
 
     #[test]
     fn stack_result_is_the_combination_of_single_runs() {
-        let seed = 0x57ac_0001;
-        let mut rng = Rng(seed);
+        let seed = testkit::seed(
+            "stack_result_is_the_combination_of_single_runs",
+            0x57ac_0001,
+        );
+        let mut rng = Rng::new(seed);
         let mut progs: Vec<Vec<SockFilter>> = Vec::new();
         while progs.len() < 200 {
             let p = random_program(&mut rng, 20);

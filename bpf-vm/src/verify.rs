@@ -595,20 +595,7 @@ mod tests {
             })
     }
 
-    /// splitmix64, for reproducible random programs.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
+    use testkit::Rng;
 
     /// A random, mostly near-valid program.
     fn random_program(r: &mut Rng) -> Vec<SockFilter> {
@@ -620,13 +607,13 @@ mod tests {
         let mut p = Vec::with_capacity(len);
         for pc in 0..len {
             let code = match r.below(30) {
-                0 => r.next() as u16,
+                0 => r.next_u64() as u16,
                 1 => r.below(0x100) as u16,
                 _ => CLASSIC_CODES[r.below(49) as usize],
             };
             let room = (len - pc) as u64;
             let k = match r.below(8) {
-                0 => r.next() as u32,
+                0 => r.next_u32(),
                 1 => SKF_AD_OFF + r.below(80) as u32,
                 2 => 4 * r.below(18) as u32,
                 3 => r.below(40) as u32,
@@ -648,8 +635,11 @@ mod tests {
 
     #[test]
     fn agrees_with_a_literal_transliteration_of_the_kernel() {
-        let seed = 0x5eed_0001;
-        let mut r = Rng(seed);
+        let seed = testkit::seed(
+            "agrees_with_a_literal_transliteration_of_the_kernel",
+            0x5eed_0001,
+        );
+        let mut r = Rng::new(seed);
         let (mut ok, mut bad) = (0, 0);
         for i in 0..40_000 {
             let p = random_program(&mut r);
@@ -1252,7 +1242,7 @@ mod tests {
                 2 => 0x8000 + r.below(4) as u32,
                 3 => SKF_AD_OFF + 4 * r.below(16) as u32,
                 4 => 0xfff0_0000,
-                _ => r.next() as u32,
+                _ => r.next_u32(),
             };
             let pick = match r.below(20) {
                 15..=17 if pc >= jumps_before => 0,
@@ -1294,8 +1284,11 @@ mod tests {
 
     #[test]
     fn converted_jump_check_agrees_with_a_transliteration_of_the_kernel() {
-        let seed = 0x5eed_c0de;
-        let mut r = Rng(seed);
+        let seed = testkit::seed(
+            "converted_jump_check_agrees_with_a_transliteration",
+            0x5eed_c0de,
+        );
+        let mut r = Rng::new(seed);
         let mut seen = std::collections::HashMap::new();
         for i in 0..600 {
             let p = random_long_program(&mut r);

@@ -30,7 +30,6 @@ fn asm_text_generated() {
 #[test]
 fn asm_text_corpus() {
     let Some(c) = corpus_dir() else {
-        println!("skipped: corpus not found");
         return;
     };
     let path = c.join("bpf-asm/all_instructions.txt");
@@ -61,7 +60,6 @@ fn verifier_emulator_generated() {
 #[test]
 fn verifier_emulator_corpus() {
     let Some(c) = corpus_dir() else {
-        println!("skipped: corpus not found");
         return;
     };
     let mut programs = 0;
@@ -105,7 +103,6 @@ fn policy_semantics_corpus() {
         }
     }
     let Some(c) = corpus_dir() else {
-        println!("skipped: corpus not found");
         return;
     };
     let fc = c.join("policies/firecracker/x86_64-unknown-linux-musl.json");
@@ -139,7 +136,6 @@ fn policy_text_corpus() {
         run_one(&path.display().to_string(), &bytes, policy_text);
     }
     let Some(c) = corpus_dir() else {
-        println!("skipped: corpus not found");
         return;
     };
     let mut n = 0;
