@@ -572,8 +572,12 @@ mod tests {
         assert_eq!(core::mem::offset_of!(SockFilter, k), 4);
         let f = SockFilter::jump(0x15, 0xc000_003e, 1, 2);
         let bytes = f.to_ne_bytes();
-        // SAFETY: SockFilter is repr(C), 8 bytes, no padding, every bit pattern valid.
-        let raw: [u8; 8] = unsafe { core::mem::transmute(f) };
+        // The C layout, field by field at the offsets checked above.
+        let mut raw = [0u8; 8];
+        raw[0..2].copy_from_slice(&f.code.to_ne_bytes());
+        raw[2] = f.jt;
+        raw[3] = f.jf;
+        raw[4..8].copy_from_slice(&f.k.to_ne_bytes());
         assert_eq!(bytes, raw);
         assert_eq!(SockFilter::from_ne_bytes(bytes), f);
     }

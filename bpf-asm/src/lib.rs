@@ -5,6 +5,7 @@
 //! The crate is `#![no_std]`; its core needs no allocator. The `alloc` feature
 //! adds owned conveniences and `std` implies `alloc`.
 #![no_std]
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 #[cfg(feature = "alloc")]
@@ -22,4 +23,4 @@ pub mod seccomp;
 pub mod text;
 
 pub use insn::*;
-pub use seccomp::{Arch, Endian, Half};
+pub use seccomp::{Arch, Endian, Half, SeccompData};

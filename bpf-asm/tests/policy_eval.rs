@@ -22,6 +22,7 @@ fn cond(arg: u8, width: Width, mask: Option<u64>, op: CmpOp, value: u64) -> Cond
 
 fn rule(names: &[&str], conditions: Vec<Condition>, action: Action) -> Rule {
     Rule {
+        arches: Vec::new(),
         syscalls: names
             .iter()
             .map(|n| SyscallRef {
@@ -258,6 +259,7 @@ fn resolve_errors_name_the_arch_and_suggest() {
         vec![
             rule(&["read"], vec![], Action::Allow),
             Rule {
+                arches: Vec::new(),
                 syscalls: vec![SyscallRef {
                     name: "gettimeofdy".into(),
                     optional: false,
@@ -347,6 +349,9 @@ impl Interesting for Rng {
 /// compare.
 fn naive(p: &Policy, arch: Arch, nr: u32, a: &[u64; 6]) -> Action {
     for r in &p.rules {
+        if !r.arches.is_empty() && !r.arches.contains(&arch) {
+            continue;
+        }
         if !r
             .syscalls
             .iter()
@@ -364,6 +369,11 @@ fn naive(p: &Policy, arch: Arch, nr: u32, a: &[u64; 6]) -> Action {
             let (x, v): (i128, i128) = match c.width {
                 Width::U64 => ((raw & m) as i128, c.value as i128),
                 Width::U32 => (((raw & m) as u32) as i128, (c.value as u32) as i128),
+                // The high word as seccomp_data holds it, on every arch.
+                Width::Hi32 => (
+                    ((a[c.arg as usize] >> 32) as u32 & m as u32) as i128,
+                    (c.value as u32) as i128,
+                ),
                 Width::I32 => (
                     ((raw & m) as u32 as i32) as i128,
                     (c.value as u32 as i32) as i128,
@@ -415,7 +425,8 @@ fn evaluate_agrees_with_a_naive_statement_on_generated_policies() {
                 .collect();
             let mut conds = Vec::new();
             for _ in 0..rng.below(3) {
-                let width = [Width::U64, Width::U32, Width::I32][rng.below(3) as usize];
+                let width =
+                    [Width::U64, Width::U32, Width::I32, Width::Hi32][rng.below(4) as usize];
                 let mut value = rng.interesting();
                 if width != Width::U64 {
                     value = if width == Width::I32 {
@@ -439,11 +450,18 @@ fn evaluate_agrees_with_a_naive_statement_on_generated_policies() {
                     value,
                 ));
             }
-            rules.push(rule(
+            let mut r = rule(
                 if n.is_empty() { &names[..1] } else { &n },
                 conds,
                 actions[rng.below(5) as usize],
-            ));
+            );
+            if rng.below(4) == 0 {
+                r.arches = [Arch::X86_64, Arch::X86, Arch::Aarch64]
+                    .into_iter()
+                    .filter(|_| rng.below(2) == 0)
+                    .collect();
+            }
+            rules.push(r);
         }
         let p = policy(vec![Arch::X86_64, Arch::X86, Arch::Aarch64], rules);
         let r = resolve(&p).unwrap();

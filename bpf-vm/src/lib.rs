@@ -1,6 +1,7 @@
 //! Verifier and emulator for classic BPF seccomp filters, with the Linux
 //! kernel's exact rules.
 #![no_std]
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 #[cfg(feature = "alloc")]

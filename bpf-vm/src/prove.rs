@@ -417,9 +417,13 @@ fn policy_atoms(resolved: &Resolved, arch: Arch, nr: u32) -> BTreeMap<u32, BTree
                     });
                 }
             };
-            add(lo, mask as u32, c.value as u32, c.width == Width::I32);
-            if c.width == Width::U64 && arch.is_64bit() {
-                add(hi, (mask >> 32) as u32, (c.value >> 32) as u32, false);
+            match c.width {
+                Width::Hi32 => add(hi, mask as u32, c.value as u32, false),
+                Width::U64 if arch.is_64bit() => {
+                    add(lo, mask as u32, c.value as u32, false);
+                    add(hi, (mask >> 32) as u32, (c.value >> 32) as u32, false);
+                }
+                _ => add(lo, mask as u32, c.value as u32, c.width == Width::I32),
             }
         }
     }

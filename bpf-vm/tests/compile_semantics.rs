@@ -75,7 +75,7 @@ fn constant(rng: &mut Rng) -> u64 {
 
 fn condition(rng: &mut Rng) -> Condition {
     loop {
-        let width = rng.pick(&[Width::U64, Width::U64, Width::U32, Width::I32]);
+        let width = rng.pick(&[Width::U64, Width::U64, Width::U32, Width::I32, Width::Hi32]);
         let op = rng.pick(&[
             CmpOp::Eq,
             CmpOp::Ne,
@@ -124,13 +124,28 @@ fn policy(rng: &mut Rng) -> Policy {
     for _ in 0..2 + rng.below(10) {
         let mut syscalls = Vec::new();
         for _ in 0..1 + rng.below(4) {
+            // Now and then a syscall written as a number (one of the names'
+            // numbers on x86_64, or one no table names).
+            let name = match rng.below(12) {
+                0 => rng
+                    .pick(&[5u64, 16, 0x4000_0001, 1000, 0xffff_ffff])
+                    .to_string(),
+                _ => rng.pick(&SYSCALLS).to_string(),
+            };
             syscalls.push(SyscallRef {
-                name: rng.pick(&SYSCALLS).to_string(),
+                name,
                 optional: true,
             });
         }
+        // Now and then a rule restricted to some of the policy's arches.
+        let rule_arches: Vec<Arch> = if rng.chance(25) {
+            arches.iter().copied().filter(|_| rng.chance(50)).collect()
+        } else {
+            Vec::new()
+        };
         let n_conds = rng.pick(&[0u64, 0, 1, 1, 2, 3]);
         rules.push(Rule {
+            arches: rule_arches,
             syscalls,
             conditions: (0..n_conds).map(|_| condition(rng)).collect(),
             action: action(rng),
@@ -174,6 +189,8 @@ fn interesting_values(p: &Policy) -> Vec<u64> {
                     v.push(d | 0xffff_ffff_0000_0000); // high half set
                     v.push(d ^ 0x8000_0000); // low-word sign flipped
                     v.push((d & 0xffff_ffff) | ((d as u32 as u64 + 1) << 32)); // other high half
+                    v.push((d as u32 as u64) << 32); // the low word as the high half (hi32)
+                    v.push(((d as u32 as u64) << 32) | 0xffff_ffff);
                 }
             }
         }
@@ -189,7 +206,12 @@ fn numbers(resolved: &Resolved, arch: Arch) -> Vec<u32> {
     nrs.extend([last, last + 1, last + 2]);
     if let Some(rules) = resolved.arch(arch.audit_arch()) {
         for (nr, _) in rules.syscalls() {
-            nrs.extend([nr.wrapping_sub(1), nr, nr + 1, nr | X32_SYSCALL_BIT]);
+            nrs.extend([
+                nr.wrapping_sub(1),
+                nr,
+                nr.wrapping_add(1),
+                nr | X32_SYSCALL_BIT,
+            ]);
         }
     }
     nrs.sort_unstable();

@@ -89,6 +89,7 @@ fn policy(default: Action, arches: &[Arch], rules: Vec<Rule>) -> Policy {
 /// without it); conditions are written as in policy files.
 fn rule(names: &[&str], conds: &[&str], action: Action) -> Rule {
     Rule {
+        arches: Vec::new(),
         syscalls: names
             .iter()
             .map(|n| match n.strip_suffix('?') {

@@ -137,7 +137,7 @@ fn constant(u: &mut Unstructured<'_>) -> Result<u64> {
 
 /// A condition whose constant and mask fit its width.
 pub fn arbitrary_condition(u: &mut Unstructured<'_>) -> Result<Condition> {
-    let width = *u.choose(&[Width::U64, Width::U32, Width::I32])?;
+    let width = *u.choose(&[Width::U64, Width::U32, Width::I32, Width::Hi32])?;
     let op = *u.choose(&[
         CmpOp::Eq,
         CmpOp::Ne,
@@ -149,7 +149,7 @@ pub fn arbitrary_condition(u: &mut Unstructured<'_>) -> Result<Condition> {
     let raw = constant(u)?;
     let value = match width {
         Width::U64 => raw,
-        Width::U32 => {
+        Width::U32 | Width::Hi32 => {
             if u.ratio(1, 4)? {
                 raw as u32 as i32 as i64 as u64 // written negative
             } else {
@@ -202,7 +202,19 @@ impl<'a> Arbitrary<'a> for PolicyModel {
             for _ in 0..u.int_in_range(0..=3u8)? {
                 conditions.push(arbitrary_condition(u)?);
             }
+            let rule_arches = if u.ratio(1, 5)? {
+                let mut sub = Vec::new();
+                for &a in &arches {
+                    if u.arbitrary()? {
+                        sub.push(a);
+                    }
+                }
+                sub
+            } else {
+                Vec::new()
+            };
             rules.push(Rule {
+                arches: rule_arches,
                 syscalls,
                 conditions,
                 action: arbitrary_action(u)?,
@@ -265,8 +277,10 @@ pub fn arbitrary_call(u: &mut Unstructured<'_>, policy: &Policy) -> Result<Call>
 }
 
 /// Values next to `v` that flip each kind of comparison with it.
-fn around(v: u64) -> [u64; 8] {
+fn around(v: u64) -> [u64; 10] {
     [
+        v << 32,
+        (v << 32) | 0xffff_ffff,
         v,
         v.wrapping_sub(1),
         v.wrapping_add(1),

@@ -3,6 +3,7 @@
 /// An owned file descriptor (the notification listener), closed with a raw
 /// `close` when dropped.
 #[derive(Debug, PartialEq, Eq, Hash)]
+#[must_use = "dropping an `Fd` closes it"]
 pub struct Fd(i32);
 
 impl Fd {
@@ -21,6 +22,7 @@ impl Fd {
     }
 
     /// Gives up ownership: the caller must close the returned descriptor.
+    #[must_use = "the returned descriptor is no longer closed automatically"]
     pub fn into_raw(self) -> i32 {
         let fd = self.0;
         core::mem::forget(self);
@@ -30,6 +32,8 @@ impl Fd {
 
 impl Drop for Fd {
     fn drop(&mut self) {
-        crate::sys::close(self.0);
+        // SAFETY: `Fd` owns its descriptor (the contract of `from_raw`), and
+        // nothing can use it after `drop`.
+        unsafe { crate::sys::close(self.0) };
     }
 }

@@ -1,14 +1,18 @@
 //! Setting no_new_privs and attaching a filter.
 
-use bpf_asm::{SockFilter, BPF_MAXINSNS};
+use bpf_asm::SockFilter;
 use syscalls::Errno;
 
 use crate::sys::{self, SockFprog};
 use crate::{Error, Fd, Flags};
 
 /// What a successful [`install`] hands back. Dropping it closes the
-/// notification listener, if one was asked for.
+/// notification listener, if one was asked for: with
+/// [`Flags::NEW_LISTENER`], `install(..)?;` alone would close the listener
+/// at once (and `USER_NOTIF` actions would then fail with `ENOSYS`), hence
+/// `#[must_use]`.
 #[derive(Debug)]
+#[must_use = "dropping `Installed` closes the notification listener; keep it or call `listener()`"]
 pub struct Installed {
     listener: Option<Fd>,
 }
@@ -17,6 +21,7 @@ impl Installed {
     /// The notification descriptor (close-on-exec) when
     /// [`Flags::NEW_LISTENER`] was requested, else `None`. Once it is
     /// closed, `USER_NOTIF` actions of the filter fail with `ENOSYS`.
+    #[must_use = "dropping the listener closes it"]
     pub fn listener(self) -> Option<Fd> {
         self.listener
     }
@@ -27,7 +32,7 @@ impl Installed {
 /// install filters. It cannot be unset, survives `execve`, and makes
 /// set-user-id and file capabilities ineffective.
 pub fn set_no_new_privs() -> Result<(), Error> {
-    sys::prctl(sys::PR_SET_NO_NEW_PRIVS, 1, 0)?;
+    sys::set_no_new_privs()?;
     Ok(())
 }
 
@@ -44,19 +49,10 @@ pub fn set_no_new_privs() -> Result<(), Error> {
 /// The function makes only raw system calls and does not allocate, so it
 /// may be called between `fork` and `exec`.
 pub fn install(program: &[SockFilter], flags: Flags) -> Result<Installed, Error> {
-    let len = program.len();
-    if len == 0 || len > BPF_MAXINSNS {
-        return Err(Error::BadLength { len });
-    }
+    let fprog = SockFprog::new(program).ok_or(Error::BadLength { len: program.len() })?;
     #[cfg(feature = "verify")]
     bpf_vm::verify::verify(program, bpf_vm::verify::Mode::Seccomp).map_err(Error::Rejected)?;
-    let fprog = SockFprog {
-        // `len` is 1..=4096, checked above.
-        len: len as u16,
-        filter: program.as_ptr(),
-    };
-    let args = &fprog as *const SockFprog as usize;
-    match sys::seccomp(sys::SECCOMP_SET_MODE_FILTER, flags.bits(), args) {
+    match sys::set_mode_filter(flags, &fprog) {
         Ok(ret) if flags.contains(Flags::NEW_LISTENER) => {
             let fd = i32::try_from(ret).map_err(|_| Error::Kernel(Errno::EBADF))?;
             // SAFETY: with NEW_LISTENER the kernel returns a fresh descriptor
@@ -69,7 +65,7 @@ pub fn install(program: &[SockFilter], flags: Flags) -> Result<Installed, Error>
         // not synchronise: nothing was installed.
         Ok(tid) => Err(Error::ThreadSync { tid: tid as u32 }),
         Err(Errno::ENOSYS) if flags.is_empty() => {
-            sys::prctl(sys::PR_SET_SECCOMP, sys::SECCOMP_MODE_FILTER, args)?;
+            sys::prctl_set_mode_filter(&fprog)?;
             Ok(Installed { listener: None })
         }
         Err(Errno::ENOSYS) => Err(Error::Unsupported),

@@ -6,7 +6,7 @@
 //!
 //! let allow_all = [SockFilter::stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)];
 //! set_no_new_privs()?;
-//! install(&allow_all, Flags::TSYNC)?;
+//! let _no_listener = install(&allow_all, Flags::TSYNC)?;
 //! # Ok::<(), seccomp_install::Error>(())
 //! ```
 //!
@@ -17,7 +17,7 @@
 //! ```no_run
 //! use seccomp_install::{install, set_no_new_privs, Flags};
 //!
-//! const FILTER: [bpf_asm::SockFilter; 7] = bpf_asm::bpf_program!(
+//! static FILTER: &[bpf_asm::SockFilter] = &bpf_asm::bpf_program!(
 //!     "ld [arch]
 //!      jne #AUDIT_ARCH_X86_64, bad
 //!      ld [nr]
@@ -30,7 +30,8 @@
 //! fn lock_down() -> Result<(), seccomp_install::Error> {
 //!     set_no_new_privs()?;
 //!     // Every thread of the process gets the filter, or none does.
-//!     install(&FILTER, Flags::TSYNC)?;
+//!     // Without NEW_LISTENER there is no listener to keep.
+//!     let _no_listener = install(FILTER, Flags::TSYNC)?;
 //!     Ok(())
 //! }
 //! # lock_down().unwrap();
@@ -89,3 +90,9 @@ pub use install::{install, set_no_new_privs, Installed};
 pub use probe::{
     action_available, flag_supported, notif_sizes, seccomp_syscall_available, NotifSizes,
 };
+
+/// The README's Rust examples, compiled and run as doctests of this crate
+/// so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

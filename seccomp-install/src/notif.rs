@@ -3,22 +3,10 @@
 
 use core::mem::size_of;
 
+pub use bpf_asm::seccomp::SeccompData;
+
 use crate::sys;
 use crate::{Error, Fd};
-
-/// `struct seccomp_data`: the system call a filter (or a listener) sees.
-#[repr(C)]
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
-pub struct SeccompData {
-    /// The system call number.
-    pub nr: i32,
-    /// The `AUDIT_ARCH_*` value of the calling convention.
-    pub arch: u32,
-    /// The instruction pointer at the call.
-    pub instruction_pointer: u64,
-    /// The six arguments, as 64-bit values.
-    pub args: [u64; 6],
-}
 
 /// `struct seccomp_notif`: one pending system call.
 #[repr(C)]
@@ -93,22 +81,14 @@ impl Fd {
     pub fn recv_notif(&self) -> Result<SeccompNotif, Error> {
         // The kernel requires a zeroed buffer.
         let mut n = SeccompNotif::default();
-        sys::ioctl(
-            self.as_raw(),
-            SECCOMP_IOCTL_NOTIF_RECV,
-            &mut n as *mut SeccompNotif as usize,
-        )?;
+        sys::notif_recv(self, &mut n)?;
         Ok(n)
     }
 
     /// Answers a notification (`SECCOMP_IOCTL_NOTIF_SEND`). `ENOENT` means
     /// the caller is gone or was already answered.
     pub fn send_resp(&self, resp: &SeccompNotifResp) -> Result<(), Error> {
-        sys::ioctl(
-            self.as_raw(),
-            SECCOMP_IOCTL_NOTIF_SEND,
-            resp as *const SeccompNotifResp as usize,
-        )?;
+        sys::notif_send(self, resp)?;
         Ok(())
     }
 
@@ -116,11 +96,7 @@ impl Fd {
     /// (`SECCOMP_IOCTL_NOTIF_ID_VALID`): check it after reading the
     /// caller's memory, before trusting what was read.
     pub fn notif_id_valid(&self, id: u64) -> Result<bool, Error> {
-        match sys::ioctl(
-            self.as_raw(),
-            SECCOMP_IOCTL_NOTIF_ID_VALID,
-            &id as *const u64 as usize,
-        ) {
+        match sys::notif_id_valid(self, id) {
             Ok(_) => Ok(true),
             Err(syscalls::Errno::ENOENT) => Ok(false),
             Err(e) => Err(Error::Kernel(e)),

@@ -22,7 +22,7 @@ pub struct NotifSizes {
 /// only flag-less installs through `prctl` are possible.
 pub fn seccomp_syscall_available() -> bool {
     // An unknown operation: EINVAL when the call exists, ENOSYS otherwise.
-    !matches!(sys::seccomp(sys::SECCOMP_OP_NONE, 0, 0), Err(Errno::ENOSYS))
+    !matches!(sys::seccomp_unknown_op(), Err(Errno::ENOSYS))
 }
 
 /// Whether the kernel knows the return action `action` (a
@@ -33,8 +33,7 @@ pub fn seccomp_syscall_available() -> bool {
 /// lack the operation and give `Err(Error::Kernel(EINVAL))`; kernels
 /// without `seccomp(2)` give `Err(Error::Unsupported)`.
 pub fn action_available(action: u32) -> Result<bool, Error> {
-    let a = action;
-    match sys::seccomp(sys::SECCOMP_GET_ACTION_AVAIL, 0, &a as *const u32 as usize) {
+    match sys::get_action_avail(action) {
         Ok(_) => Ok(true),
         Err(Errno::EOPNOTSUPP) => Ok(false),
         Err(Errno::ENOSYS) => Err(Error::Unsupported),
@@ -60,7 +59,7 @@ pub fn flag_supported(flag: Flags) -> Result<bool, Error> {
     if probe.contains(Flags::TSYNC.union(Flags::NEW_LISTENER)) {
         probe |= Flags::TSYNC_ESRCH;
     }
-    match sys::seccomp(sys::SECCOMP_SET_MODE_FILTER, probe.bits(), 0) {
+    match sys::probe_filter_flags(probe) {
         Err(Errno::EFAULT) => Ok(true),
         Err(Errno::EINVAL) => Ok(false),
         Err(Errno::ENOSYS) => Ok(flag.is_empty()),
@@ -74,11 +73,7 @@ pub fn flag_supported(flag: Flags) -> Result<bool, Error> {
 /// The notification structure sizes of the running kernel (5.0+).
 pub fn notif_sizes() -> Result<NotifSizes, Error> {
     let mut sizes = NotifSizes::default();
-    match sys::seccomp(
-        sys::SECCOMP_GET_NOTIF_SIZES,
-        0,
-        &mut sizes as *mut NotifSizes as usize,
-    ) {
+    match sys::get_notif_sizes(&mut sizes) {
         Ok(_) => Ok(sizes),
         Err(Errno::ENOSYS) => Err(Error::Unsupported),
         Err(e) => Err(Error::Kernel(e)),

@@ -40,7 +40,7 @@ fn tsync_covers_threads_started_before_and_after_the_install() {
         let before_tid = res_rx.recv().unwrap();
         assert_eq!(status_field(Some(before_tid), "Seccomp"), "0");
         set_no_new_privs().unwrap();
-        install(&mark_filter(), Flags::TSYNC).unwrap();
+        let _no_listener = install(&mark_filter(), Flags::TSYNC).unwrap();
         assert_eq!(status_field(Some(before_tid), "Seccomp"), "2");
         assert_eq!(status_field(Some(before_tid), "Seccomp_filters"), "1");
         assert_eq!(status_field(Some(before_tid), "NoNewPrivs"), "1");
@@ -62,7 +62,7 @@ fn tsync_against_sibling_filter(flags: Flags) -> (i32, Result<(), Error>) {
     let (tid_tx, tid_rx) = mpsc::channel();
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let sibling = std::thread::spawn(move || {
-        install(&ALLOW_ALL, Flags::NONE).unwrap();
+        let _no_listener = install(&ALLOW_ALL, Flags::NONE).unwrap();
         tid_tx.send(gettid()).unwrap();
         done_rx.recv().unwrap();
     });
@@ -106,7 +106,7 @@ fn kill_process_ends_the_whole_multithreaded_process() {
     let out = run_in_child(NAME, || {
         no_core_dumps();
         set_no_new_privs().unwrap();
-        install(
+        let _no_listener = install(
             &on_syscall(libc::SYS_getppid, SECCOMP_RET_KILL_PROCESS),
             Flags::TSYNC,
         )
@@ -124,7 +124,7 @@ fn kill_thread_ends_only_the_calling_thread() {
     let out = run_in_child(NAME, || {
         no_core_dumps();
         set_no_new_privs().unwrap();
-        install(
+        let _no_listener = install(
             &on_syscall(libc::SYS_getppid, SECCOMP_RET_KILL_THREAD),
             Flags::TSYNC,
         )

@@ -117,7 +117,7 @@ fn spawn_under_filter(
     let install_filter = move || -> std::io::Result<()> {
         // Only raw system calls from here to exec: no allocation, no locks.
         set_no_new_privs().map_err(to_io)?;
-        install(&program, Flags::TSYNC).map_err(to_io)?;
+        let _no_listener = install(&program, Flags::TSYNC).map_err(to_io)?;
         Ok(())
     };
     // SAFETY: the closure runs in the forked child before exec and only makes

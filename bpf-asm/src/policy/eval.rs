@@ -16,8 +16,9 @@
 //!    policy sets `allow_x32`. With `allow_x32` the call goes through the
 //!    x86_64 rules *with its number unchanged*; since no x86_64 syscall number
 //!    has bit 30 set, no rule names it and it gets the default action.
-//! 3. **Rules.** The rules naming `nr` on that architecture are tried in file
-//!    order; the first whose conditions all hold decides (a rule without
+//! 3. **Rules.** The rules naming `nr` on that architecture (a rule whose
+//!    [`arches`](super::Rule::arches) leave the architecture out does not
+//!    exist there) are tried in file order; the first whose conditions all hold decides (a rule without
 //!    conditions always holds). If none does, the result is `default`.
 //!
 //! A **condition** `argN[:WIDTH] [& MASK] OP VALUE` ([`condition_holds`]):
@@ -35,6 +36,12 @@
 //! * [`Width::I32`]: the same low words, compared as signed 32-bit integers
 //!   (`arg0:i32 < 0` holds for `0xffff_ffff_8000_0000` and for
 //!   `0x0000_0000_ffff_ffff`).
+//! * [`Width::Hi32`]: `(high32(args[N]) & low32(MASK)) OP low32(VALUE)` on
+//!   unsigned 32-bit integers, where `high32` is the upper word of
+//!   `seccomp_data.args[N]` as the kernel fills it, **on every
+//!   architecture**: on 32-bit architectures this is the word the other
+//!   widths ignore (0 on native 32-bit kernels, the register's upper half
+//!   for compat tasks).
 //!
 //! Constants written negative are sign-extended to 64 bits (`-100` is
 //! `0xffff_ffff_ffff_ff9c`); the 32-bit widths use their low word.
@@ -127,6 +134,7 @@ pub fn condition_holds(cond: &Condition, arch: Arch, args: &[u64; 6]) -> bool {
     match cond.width {
         Width::U64 => compare(arg & mask, cond.op, cond.value),
         Width::U32 => compare(arg as u32 & mask as u32, cond.op, cond.value as u32),
+        Width::Hi32 => compare((raw >> 32) as u32 & mask as u32, cond.op, cond.value as u32),
         Width::I32 => compare(
             (arg as u32 & mask as u32) as i32,
             cond.op,

@@ -9,6 +9,7 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::fmt;
 
 use crate::seccomp::{Arch, Flags};
 
@@ -33,6 +34,40 @@ pub enum Width {
     U32,
     /// Only the low 32 bits, as a signed 32-bit integer.
     I32,
+    /// Only the high 32 bits, unsigned: the upper word of
+    /// `seccomp_data.args[N]` exactly as the kernel fills it, on every
+    /// architecture. On 32-bit architectures that word is not part of the
+    /// argument (the other widths ignore it): it is 0 on a native 32-bit
+    /// kernel, and for a compat task on a 64-bit kernel it holds the upper
+    /// half of the 64-bit register, which is not necessarily 0. Programs
+    /// such as libseccomp's test it for 64-bit comparisons; `lift` writes
+    /// it for regions that constrain the high word alone.
+    Hi32,
+}
+
+impl Width {
+    /// The name written after `argN:` (`u64`, `u32`, `i32`, `hi32`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Width::U64 => "u64",
+            Width::U32 => "u32",
+            Width::I32 => "i32",
+            Width::Hi32 => "hi32",
+        }
+    }
+
+    /// Parses a width name (case-insensitive).
+    pub fn parse(s: &str) -> Option<Width> {
+        [Width::U64, Width::U32, Width::I32, Width::Hi32]
+            .into_iter()
+            .find(|w| w.name().eq_ignore_ascii_case(s))
+    }
+
+    /// Whether the width compares a single 32-bit word (every width but
+    /// [`Width::U64`]): its constant and mask must fit in 32 bits.
+    pub const fn is_word(self) -> bool {
+        !matches!(self, Width::U64)
+    }
 }
 
 /// A comparison operator.
@@ -57,9 +92,12 @@ pub enum CmpOp {
 /// Meaning: take argument `arg` (0..=5) at `width` (see [`Width`]), AND it
 /// with `mask` when present, and compare it with `value` using `op`. For
 /// [`Width::I32`] the masked low word and `value` are compared as `i32`;
-/// otherwise as unsigned integers (`u32` for [`Width::U32`], `u64` for
-/// [`Width::U64`]). `value` holds the constant as written, sign-extended to
-/// 64 bits when it was negative.
+/// otherwise as unsigned integers (`u32` for [`Width::U32`] and
+/// [`Width::Hi32`], `u64` for [`Width::U64`]). `value` holds the constant
+/// as written, sign-extended to 64 bits when it was negative.
+///
+/// Its [`Display`](fmt::Display) form is the policy syntax, which
+/// `load::parse_condition` (with the `policy-files` feature) reads back to the same condition.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct Condition {
     /// Argument index, 0..=5.
@@ -74,21 +112,82 @@ pub struct Condition {
     pub value: u64,
 }
 
+impl CmpOp {
+    /// The operator as written (`==`, `!=`, `<`, `<=`, `>`, `>=`).
+    pub const fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "==",
+            CmpOp::Ne => "!=",
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+        }
+    }
+
+    /// The operator that holds exactly when this one does not.
+    pub const fn negate(self) -> CmpOp {
+        match self {
+            CmpOp::Eq => CmpOp::Ne,
+            CmpOp::Ne => CmpOp::Eq,
+            CmpOp::Lt => CmpOp::Ge,
+            CmpOp::Le => CmpOp::Gt,
+            CmpOp::Gt => CmpOp::Le,
+            CmpOp::Ge => CmpOp::Lt,
+        }
+    }
+}
+
+/// A constant in policy syntax: negative decimal when it was written
+/// negative within the 32-bit signed range, small numbers in decimal, the
+/// rest in hex. `load::parse_number` reads each form back to `v`.
+fn write_constant(f: &mut fmt::Formatter<'_>, v: u64) -> fmt::Result {
+    let s = v as i64;
+    if s < 0 && s >= i64::from(i32::MIN) {
+        write!(f, "{s}")
+    } else if v < 4096 {
+        write!(f, "{v}")
+    } else {
+        write!(f, "{v:#x}")
+    }
+}
+
+impl fmt::Display for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "arg{}", self.arg)?;
+        if self.width != Width::U64 {
+            write!(f, ":{}", self.width.name())?;
+        }
+        if let Some(m) = self.mask {
+            write!(f, " & {m:#x}")?;
+        }
+        write!(f, " {} ", self.op.symbol())?;
+        write_constant(f, self.value)
+    }
+}
+
 /// A syscall named in a rule.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct SyscallRef {
     /// The name as in the kernel's tables (`openat`), resolved per
-    /// architecture through the `syscalls` crate.
+    /// architecture through the `syscalls` crate; or a syscall number in
+    /// decimal or `0x` hex (`"335"`, `"0x4000003b"`), which is that number
+    /// on every architecture the rule applies to (see [`Rule::arches`]):
+    /// for numbers a table does not name.
     pub name: String,
     /// When true, architectures that lack the syscall skip it silently;
     /// otherwise an unknown name is an error.
     pub optional: bool,
 }
 
-/// One rule: when the syscall is one of `syscalls` and every condition
-/// holds, the result is `action`.
+/// One rule: when the call comes from one of `arches`, the syscall is one of
+/// `syscalls` and every condition holds, the result is `action`.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Rule {
+    /// The architectures the rule applies to, each one the policy covers;
+    /// empty means all of them. On the others the rule does not exist (its
+    /// names are not even resolved there).
+    pub arches: Vec<Arch>,
     /// The syscalls the rule applies to.
     pub syscalls: Vec<SyscallRef>,
     /// Conditions that must all hold.

@@ -8,10 +8,15 @@
 //!   reference is marked optional (then the architectures lacking it skip it);
 //!   an unknown name is reported with the architecture and close names
 //!   (edit distance);
+//! * a syscall written as a number (decimal or `0x` hex) is that number on
+//!   every architecture the rule applies to; it must fit in 32 bits;
+//! * a rule's own [`arches`](super::Rule::arches) must be architectures the
+//!   policy covers; on the others the rule has no syscalls (its names are not
+//!   resolved there);
 //! * argument indexes are 0..=5;
-//! * constants fit the comparison width: [`Width::U32`] accepts
-//!   `-2147483648..=4294967295` (a negative constant stands for its low word,
-//!   e.g. `-1` is `0xffffffff`), [`Width::I32`] accepts
+//! * constants fit the comparison width: [`Width::U32`] and [`Width::Hi32`]
+//!   accept `-2147483648..=4294967295` (a negative constant stands for its
+//!   low word, e.g. `-1` is `0xffffffff`), [`Width::I32`] accepts
 //!   `-2147483648..=2147483647`; masks of 32-bit conditions must fit in 32
 //!   bits. Negative constants are stored sign-extended to 64 bits (see
 //!   [`Condition`]).
@@ -144,6 +149,24 @@ pub enum ResolveError {
         /// The index as written.
         arg: u8,
     },
+    /// A syscall written as a number that does not fit in 32 bits.
+    BadNumber {
+        /// Rule index.
+        rule: usize,
+        /// Index in the rule's syscalls.
+        syscall: usize,
+        /// The number as written.
+        name: String,
+    },
+    /// A rule lists an architecture the policy does not cover.
+    RuleArch {
+        /// Rule index.
+        rule: usize,
+        /// Index in the rule's `arches`.
+        index: usize,
+        /// The architecture.
+        arch: Arch,
+    },
     /// A constant that does not fit the comparison width.
     ValueOutOfRange {
         /// Rule index.
@@ -188,6 +211,15 @@ impl fmt::Display for ResolveError {
                 }
                 f.write_str("; mark the rule `optional = true` if the syscall is missing on some architectures")
             }
+            ResolveError::BadNumber { name, .. } => write!(
+                f,
+                "syscall number `{name}` does not fit in 32 bits (0 to 4294967295)"
+            ),
+            ResolveError::RuleArch { arch, .. } => write!(
+                f,
+                "the rule is restricted to {}, which the policy does not cover (add it to the policy's `arches`)",
+                arch.name()
+            ),
             ResolveError::ArgIndex { arg, .. } => {
                 write!(
                     f,
@@ -218,6 +250,7 @@ fn width_text(w: Width) -> (&'static str, &'static str) {
         Width::U64 => ("u64", "0 to 0xffffffffffffffff"),
         Width::U32 => ("u32", "-2147483648 to 4294967295"),
         Width::I32 => ("i32", "-2147483648 to 2147483647"),
+        Width::Hi32 => ("hi32", "-2147483648 to 4294967295"),
     }
 }
 
@@ -236,7 +269,9 @@ pub fn value_fits(value: u64, width: Width) -> bool {
     let s = value as i64;
     match width {
         Width::U64 => true,
-        Width::U32 => value <= u64::from(u32::MAX) || (s < 0 && s >= i64::from(i32::MIN)),
+        Width::U32 | Width::Hi32 => {
+            value <= u64::from(u32::MAX) || (s < 0 && s >= i64::from(i32::MIN))
+        }
         Width::I32 => s >= i64::from(i32::MIN) && s <= i64::from(i32::MAX),
     }
 }
@@ -248,6 +283,18 @@ pub fn resolve(policy: &Policy) -> Result<Resolved, ResolveError> {
         return Err(ResolveError::NoArches);
     }
     for (ri, rule) in policy.rules.iter().enumerate() {
+        if let Some((index, &arch)) = rule
+            .arches
+            .iter()
+            .enumerate()
+            .find(|(_, a)| !policy.arches.contains(a))
+        {
+            return Err(ResolveError::RuleArch {
+                rule: ri,
+                index,
+                arch,
+            });
+        }
         for (ci, c) in rule.conditions.iter().enumerate() {
             check_condition(ri, ci, c)?;
         }
@@ -285,7 +332,7 @@ fn check_condition(rule: usize, condition: usize, c: &Condition) -> Result<(), R
         });
     }
     if let Some(mask) = c.mask {
-        if c.width != Width::U64 && mask > u64::from(u32::MAX) {
+        if c.width.is_word() && mask > u64::from(u32::MAX) {
             return Err(ResolveError::MaskOutOfRange {
                 rule,
                 condition,
@@ -301,8 +348,22 @@ fn check_condition(rule: usize, condition: usize, c: &Condition) -> Result<(), R
 pub fn resolve_arch(policy: &Policy, arch: Arch) -> Result<ArchRules, ResolveError> {
     let mut rules = Vec::with_capacity(policy.rules.len());
     for (index, rule) in policy.rules.iter().enumerate() {
+        let applies = rule.arches.is_empty() || rule.arches.contains(&arch);
         let mut nrs = Vec::with_capacity(rule.syscalls.len());
-        for (si, s) in rule.syscalls.iter().enumerate() {
+        for (si, s) in rule.syscalls.iter().enumerate().filter(|_| applies) {
+            if let Some(number) = parse_syscall_number(&s.name) {
+                match number {
+                    Some(nr) => nrs.push(nr),
+                    None => {
+                        return Err(ResolveError::BadNumber {
+                            rule: index,
+                            syscall: si,
+                            name: s.name.clone(),
+                        })
+                    }
+                }
+                continue;
+            }
             match syscall_nr(arch, &s.name) {
                 Some(nr) => nrs.push(nr),
                 None if s.optional => {}
@@ -355,6 +416,24 @@ pub fn resolve_arch(policy: &Policy, arch: Arch) -> Result<ArchRules, ResolveErr
         rules,
         chains,
     })
+}
+
+/// A syscall reference written as a number: `None` when `name` is a name
+/// (it does not start with a digit), `Some(None)` when it starts with a
+/// digit but is not a decimal or `0x` hex number that fits in 32 bits.
+pub fn parse_syscall_number(name: &str) -> Option<Option<u32>> {
+    if !name.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let parsed = match name.strip_prefix("0x").or_else(|| name.strip_prefix("0X")) {
+        Some(hex) if !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            u32::from_str_radix(hex, 16).ok()
+        }
+        Some(_) => None,
+        None if name.bytes().all(|b| b.is_ascii_digit()) => name.parse().ok(),
+        None => None,
+    };
+    Some(parsed)
 }
 
 /// Kernel names the `syscalls` tables spell differently on some
@@ -445,16 +524,19 @@ mod tests {
         };
         let p = policy(vec![
             Rule {
+                arches: Vec::new(),
                 syscalls: vec![sref("read", false), sref("write", false)],
                 conditions: vec![cond],
                 action: Action::Allow,
             },
             Rule {
+                arches: Vec::new(),
                 syscalls: vec![sref("read", false), sref("read", false)],
                 conditions: vec![],
                 action: Action::Log,
             },
             Rule {
+                arches: Vec::new(),
                 syscalls: vec![sref("read", false), sref("open", true)],
                 conditions: vec![],
                 action: Action::KillThread,
@@ -477,6 +559,7 @@ mod tests {
     #[test]
     fn unknown_names_suggest_close_ones() {
         let p = policy(vec![Rule {
+            arches: Vec::new(),
             syscalls: vec![sref("read", false), sref("opnat", false)],
             conditions: vec![],
             action: Action::Allow,
@@ -497,6 +580,7 @@ mod tests {
         assert!(text.contains("did you mean `openat`"), "{text}");
         // `open` exists on x86_64 but not on aarch64.
         let p = policy(vec![Rule {
+            arches: Vec::new(),
             syscalls: vec![sref("open", false)],
             conditions: vec![],
             action: Action::Allow,
@@ -529,6 +613,7 @@ mod tests {
             (c(Width::U32, 0, Some(0x1_0000_0000)), "MaskOutOfRange"),
         ] {
             let p = policy(vec![Rule {
+                arches: Vec::new(),
                 syscalls: vec![sref("read", false)],
                 conditions: vec![cond],
                 action: Action::Allow,
@@ -539,6 +624,7 @@ mod tests {
         let mut bad = c(Width::U64, 0, None);
         bad.arg = 6;
         let p = policy(vec![Rule {
+            arches: Vec::new(),
             syscalls: vec![sref("read", false)],
             conditions: vec![bad],
             action: Action::Allow,

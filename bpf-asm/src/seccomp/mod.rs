@@ -3,7 +3,9 @@
 //! architectures whose syscall tables the toolkit knows (through the
 //! `syscalls` crate).
 
+mod data;
 mod flags;
+pub use data::{SeccompData, SECCOMP_DATA_WORDS};
 pub use flags::Flags;
 
 /// Kill the whole process (thread group), with a core dump.

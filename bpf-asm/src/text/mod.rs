@@ -92,23 +92,27 @@
 //! assert_eq!(prog[5], SockFilter::stmt(0x06, 0x0005_000d));
 //! ```
 //!
-//! At compile time, with [`bpf_program!`](crate::bpf_program):
+//! At compile time, with [`bpf_program!`](crate::bpf_program), into a
+//! `&'static [SockFilter]` whose length the compiler infers:
 //!
 //! ```
-//! const FILTER: [bpf_asm::SockFilter; 4] = bpf_asm::bpf_program!(
+//! use bpf_asm::SockFilter;
+//!
+//! static FILTER: &[SockFilter] = &bpf_asm::bpf_program!(
 //!     arch = X86_64,
 //!     "ld [nr]
 //!      jeq #__NR_ptrace, deny
 //!      ret ALLOW
 //!      deny: ret ERRNO(EPERM)"
 //! );
+//! assert_eq!(FILTER.len(), 4);
 //! assert_eq!(FILTER[3].k, 0x0005_0001);
 //! ```
 //!
 //! An assembly error is a compile error:
 //!
 //! ```compile_fail
-//! const BAD: [bpf_asm::SockFilter; 1] = bpf_asm::bpf_program!("ja nowhere");
+//! static BAD: &[bpf_asm::SockFilter] = &bpf_asm::bpf_program!("ja nowhere");
 //! ```
 
 mod assemble;
@@ -192,6 +196,10 @@ pub fn assemble(src: &str, opts: &AsmOptions) -> Result<alloc::vec::Vec<SockFilt
 }
 
 /// Assembles `bpf_asm` text at compile time into a `[SockFilter; N]`.
+///
+/// Borrow it to get a `&'static [SockFilter]` without counting
+/// instructions: `static FILTER: &[SockFilter] = &bpf_program!("...");`
+/// (a `const` works the same way; `N` is inferred).
 ///
 /// Forms: `bpf_program!("text")` (options [`AsmOptions::DEFAULT`]),
 /// `bpf_program!(arch = X86_64, "text")` (an [`Arch`] variant, with its byte

@@ -46,6 +46,7 @@ fn condition(c: &Condition) -> Result<SeccompCondition, String> {
             (SeccompCmpArgLen::Dword, c.value & 0xffff_ffff)
         }
         Width::I32 => return Err("it has no signed comparisons".into()),
+        Width::Hi32 => return Err("it has no comparisons of the high word alone".into()),
     };
     let op = match (c.mask, c.op) {
         (Some(m), CmpOp::Eq) if value & !m == 0 => SeccompCmpOp::MaskedEq(m),

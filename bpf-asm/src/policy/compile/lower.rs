@@ -9,6 +9,8 @@
 //! * `u32` compares only the low word; `i32` compares the low word as a
 //!   signed number by splitting on its sign bit (`jset #0x80000000`) and then
 //!   comparing unsigned, which is exact within each sign class.
+//! * `hi32` compares only the high word, loaded on every architecture (on
+//!   32-bit ones it is the word the other widths ignore).
 
 use super::ir::{Dag, NodeId};
 use crate::insn::{BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JSET};
@@ -137,6 +139,15 @@ pub(crate) fn condition(
             cmp64(dag, hi, lo, mask, cond.op, cond.value, s, f)
         }
         Width::U32 => cmp32(dag, lo, mask as u32, cond.op, cond.value as u32, s, f),
+        Width::Hi32 => cmp32(
+            dag,
+            Word::Load(hi),
+            mask as u32,
+            cond.op,
+            cond.value as u32,
+            s,
+            f,
+        ),
         Width::I32 => cmp_i32(dag, lo, mask as u32, cond.op, cond.value as u32, s, f),
     }
 }

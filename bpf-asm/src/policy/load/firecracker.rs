@@ -174,7 +174,23 @@ pub fn load(text: &str, file: &str, opts: &LoadOptions) -> Result<Policy, LoadEr
             });
             origins.push(apath);
         }
+        if e.syscall.starts_with(|c: char| c.is_ascii_digit()) {
+            // Our TOML accepts numbers; seccompiler resolves names only.
+            return Err(at(
+                &[
+                    fpath,
+                    Seg::Key("filter"),
+                    Seg::Index(i),
+                    Seg::Key("syscall"),
+                ],
+                format!(
+                    "`{}` is not a syscall name (seccompiler takes names only)",
+                    e.syscall
+                ),
+            ));
+        }
         rules.push(Rule {
+            arches: Vec::new(),
             syscalls: vec![SyscallRef {
                 name: e.syscall.clone(),
                 optional: false,
@@ -196,7 +212,9 @@ pub fn load(text: &str, file: &str, opts: &LoadOptions) -> Result<Policy, LoadEr
     };
     check_resolves(&policy, file, text, |e| {
         let path: Vec<Seg<'_>> = match *e {
-            ResolveError::UnknownSyscall { rule, .. } => vec![
+            ResolveError::UnknownSyscall { rule, .. }
+            | ResolveError::BadNumber { rule, .. }
+            | ResolveError::RuleArch { rule, .. } => vec![
                 fpath,
                 Seg::Key("filter"),
                 Seg::Index(rule),

@@ -282,17 +282,13 @@ pub fn parse_condition(s: &str) -> Result<(Condition, ConditionParts), ExprError
             .bytes()
             .take_while(|b| b.is_ascii_alphanumeric())
             .count();
-        width = match s[wstart..wstart + wlen].to_ascii_lowercase().as_str() {
-            "u64" => Width::U64,
-            "u32" => Width::U32,
-            "i32" => Width::I32,
-            other => {
-                return Err(err(
-                    wstart,
-                    format!("unknown width `{other}` (expected u64, u32 or i32)"),
-                ))
-            }
-        };
+        let name = &s[wstart..wstart + wlen];
+        width = Width::parse(name).ok_or_else(|| {
+            err(
+                wstart,
+                format!("unknown width `{name}` (expected u64, u32, i32 or hi32)"),
+            )
+        })?;
         pos = skip_ws(wstart + wlen);
     }
     let mut mask = None;
@@ -358,7 +354,7 @@ pub fn parse_condition(s: &str) -> Result<(Condition, ConditionParts), ExprError
         return Err(err(vstart, e.to_string()));
     }
     if let (Some(m), Some(mpos)) = (mask, parts.mask) {
-        if width != Width::U64 && m > u64::from(u32::MAX) {
+        if width.is_word() && m > u64::from(u32::MAX) {
             let e = ResolveError::MaskOutOfRange {
                 rule: 0,
                 condition: 0,

@@ -338,6 +338,11 @@ pub fn load(text: &str, file: &str, opts: &OciOptions) -> Result<Policy, LoadErr
                     "empty syscall name".into(),
                 ));
             }
+            if name.starts_with(|c: char| c.is_ascii_digit()) {
+                // libseccomp resolves names only (numbers are a TOML
+                // extension): like any name it does not know, runc skips it.
+                continue;
+            }
             let slot = match per_name.iter().position(|(n, _)| *n == name) {
                 Some(i) => i,
                 None => {
@@ -376,6 +381,7 @@ pub fn load(text: &str, file: &str, opts: &OciOptions) -> Result<Policy, LoadErr
     let rules = emitted
         .into_iter()
         .map(|(_, r, names)| Rule {
+            arches: Vec::new(),
             syscalls: names
                 .into_iter()
                 .map(|name| SyscallRef {

@@ -6,10 +6,11 @@
 //! bad_arch = "kill_process"     # default: kill_process
 //!
 //! [[rule]]                      # rules are tried in file order
-//! syscalls = ["openat"]         # names from the kernel's tables
+//! syscalls = ["openat"]         # names from the kernel's tables, or numbers ("335", "0x4000003b")
 //! when = ["arg2 & 0x3 == 0"]    # all must hold (optional)
 //! action = "allow"
 //! optional = true               # names missing on an architecture are skipped there
+//! arches = ["x86_64"]           # the rule exists only on these (default: every policy arch)
 //!
 //! [[test]]                      # checked by `verify`
 //! call = "openat(-100, 0, 1)"   # optional `arch:` prefix, e.g. "i386:socketcall(1, 0)"
@@ -31,7 +32,7 @@ use toml::Spanned;
 use super::{
     check_resolves, error_at, parse_arch, parse_call, parse_condition, ConditionParts, LoadError,
 };
-use crate::policy::resolve::{suggest, ResolveError};
+use crate::policy::resolve::{parse_syscall_number, suggest, ResolveError};
 use crate::policy::{Action, Policy, PolicyTest, Rule, SyscallRef};
 use crate::seccomp::Arch;
 
@@ -52,6 +53,8 @@ struct FileT {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleT {
+    #[serde(default)]
+    arches: Option<Spanned<Vec<Spanned<String>>>>,
     syscalls: Spanned<Vec<Spanned<String>>>,
     #[serde(default)]
     when: Vec<Spanned<String>>,
@@ -70,6 +73,7 @@ struct TestT {
 /// Where the parts of each rule were written (byte offsets).
 #[derive(Default)]
 struct RuleSpans {
+    arches: Vec<usize>,
     syscalls: Vec<usize>,
     conditions: Vec<(Range<usize>, ConditionParts)>,
 }
@@ -144,11 +148,46 @@ pub fn load(text: &str, file: &str) -> Result<Policy, LoadError> {
                 "`syscalls` is empty: name at least one syscall".into(),
             ));
         }
+        let mut rule_arches = Vec::new();
+        if let Some(list) = &r.arches {
+            if list.get_ref().is_empty() {
+                return Err(at(
+                    &list.span(),
+                    0,
+                    "`arches` is empty: list the architectures the rule applies to, or leave the key out for all of them".into(),
+                ));
+            }
+            for a in list.get_ref() {
+                let arch = parse_arch(a.get_ref()).map_err(|m| at(&a.span(), 0, m))?;
+                if !arches.contains(&arch) {
+                    return Err(at(
+                        &a.span(),
+                        0,
+                        format!(
+                            "the rule is restricted to {}, which the policy does not cover (its `arches` are {})",
+                            arch.name(),
+                            arches.iter().map(|a| a.name()).collect::<Vec<_>>().join(", ")
+                        ),
+                    ));
+                }
+                if !rule_arches.contains(&arch) {
+                    rule_arches.push(arch);
+                    rs.arches.push(inner(text, &a.span(), 0));
+                }
+            }
+        }
         let mut syscalls = Vec::new();
         for s in r.syscalls.get_ref() {
             let name = s.get_ref().trim();
             if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
                 return Err(at(&s.span(), 0, format!("`{name}` is not a syscall name")));
+            }
+            if parse_syscall_number(name) == Some(None) {
+                return Err(at(
+                    &s.span(),
+                    0,
+                    format!("`{name}` is neither a syscall name nor a syscall number (decimal or 0x hex, 0 to 4294967295)"),
+                ));
             }
             rs.syscalls.push(inner(text, &s.span(), 0));
             syscalls.push(SyscallRef {
@@ -164,6 +203,7 @@ pub fn load(text: &str, file: &str) -> Result<Policy, LoadError> {
             conditions.push(c);
         }
         rules.push(Rule {
+            arches: rule_arches,
             syscalls,
             conditions,
             action: action(&r.action)?,
@@ -205,7 +245,9 @@ pub fn load(text: &str, file: &str) -> Result<Policy, LoadError> {
     };
     check_resolves(&policy, file, text, |e| match e {
         ResolveError::NoArches => arches_span.start,
-        ResolveError::UnknownSyscall { rule, syscall, .. } => spans[*rule].syscalls[*syscall],
+        ResolveError::UnknownSyscall { rule, syscall, .. }
+        | ResolveError::BadNumber { rule, syscall, .. } => spans[*rule].syscalls[*syscall],
+        ResolveError::RuleArch { rule, index, .. } => spans[*rule].arches[*index],
         ResolveError::ArgIndex {
             rule, condition, ..
         } => {
