@@ -138,8 +138,12 @@ fn policy(rng: &mut Rng) -> Policy {
             });
         }
         // Now and then a rule restricted to some of the policy's arches.
-        let rule_arches: Vec<Arch> = if rng.chance(25) {
-            arches.iter().copied().filter(|_| rng.chance(50)).collect()
+        let rule_arches: Vec<Arch> = if rng.chance(25, 100) {
+            arches
+                .iter()
+                .copied()
+                .filter(|_| rng.chance(50, 100))
+                .collect()
         } else {
             Vec::new()
         };
