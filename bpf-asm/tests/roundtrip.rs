@@ -316,7 +316,8 @@ fn seccomp_annotations_name_fields_actions_arches_and_syscalls() {
         ],
         "{text}"
     );
-    // Big-endian: the low word of args[0] is at 20.
+    // The path to `ld [20]` checked for x86_64: the assumed architecture
+    // does not change what the word is.
     let text = disassemble(
         &prog,
         &DisasmOptions {
@@ -324,7 +325,20 @@ fn seccomp_annotations_name_fields_actions_arches_and_syscalls() {
         },
     );
     assert!(
-        text.contains("ld [20]                 ; args[0] lo"),
+        text.contains("ld [20]                 ; args[0] hi"),
+        "{text}"
+    );
+    // Without an arch check the assumed (big-endian) architecture names it,
+    // and the comment says it is assumed.
+    let unchecked = [Insn::LdAbs(Size::W, 20), Insn::RetK(0)].map(Insn::encode);
+    let text = disassemble(
+        &unchecked,
+        &DisasmOptions {
+            annotate: Some(Arch::S390x),
+        },
+    );
+    assert!(
+        text.contains("; args[0] lo (any arch may reach this: s390x byte order assumed)"),
         "{text}"
     );
     // Where two paths bring different values, A is unknown: no syscall name.

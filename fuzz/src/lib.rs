@@ -12,6 +12,8 @@
 //!   verified programs whose emulated action is the reference `evaluate`.
 //! * [`policy_text`](mod@policy_text): arbitrary TOML/JSON never panics the policy loaders,
 //!   and what loads compiles.
+//! * [`regions`](mod@regions): the prover's regions of arbitrary filter stacks partition the
+//!   input space with the emulator's values, and proofs against simple policies are right.
 //!
 //! The binaries in `fuzz_targets/` (feature `libfuzzer`, nightly, `cargo
 //! fuzz`) call these functions; on stable, `cargo test -p fuzz` runs them
@@ -23,20 +25,23 @@ pub mod asm_text;
 pub mod harness;
 pub mod policy_semantics;
 pub mod policy_text;
+pub mod regions;
 pub mod verifier_emulator;
 
 pub use asm_text::asm_text;
 pub use policy_semantics::policy_semantics;
 pub use policy_text::policy_text;
+pub use regions::regions;
 pub use verifier_emulator::verifier_emulator;
 
 /// A target body: takes the fuzzer's bytes, panics on a violated property.
 pub type Body = fn(&[u8]);
 
 /// The fuzz targets by name, with their bodies.
-pub const TARGETS: [(&str, Body); 4] = [
+pub const TARGETS: [(&str, Body); 5] = [
     ("asm_text", asm_text),
     ("verifier_emulator", verifier_emulator),
     ("policy_semantics", policy_semantics),
     ("policy_text", policy_text),
+    ("regions", regions),
 ];

@@ -430,17 +430,14 @@ pub fn check(policy: &Policy, calls: &[Call], which: Prove) {
 /// Runs the prover on each program; a counterexample must be real.
 fn prove_or_explain(programs: &[(String, Vec<SockFilter>)], resolved: &Resolved, policy: &Policy) {
     for (what, prog) in programs {
-        match prove(prog, resolved, &ARCHES) {
+        match prove(prog, resolved) {
             Ok(_) => {}
             Err(ProveError::CannotProve(why)) => {
                 panic!("{what}: the prover cannot handle a compiled program: {why}\n{policy:#?}")
             }
             Err(ProveError::Counterexample(c)) => {
-                let data = SeccompData::new(c.nr as i32, c.audit_arch)
-                    .with_args(c.args)
-                    .with_ip(c.instruction_pointer);
                 let got = Prepared::new(prog)
-                    .map(|p| p.run(&data, endian_of(c.audit_arch)).ret)
+                    .map(|p| p.run(&c.data(), c.endian).ret)
                     .ok();
                 let want = evaluate(resolved, c.audit_arch, c.nr, &c.args).to_ret();
                 panic!(

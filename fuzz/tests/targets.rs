@@ -5,7 +5,7 @@
 
 use fuzz::harness::{corpus_dir, files_in, run_generated, run_one, seeds};
 use fuzz::policy_semantics::Prove;
-use fuzz::{asm_text, policy_semantics, policy_text, verifier_emulator};
+use fuzz::{asm_text, policy_semantics, policy_text, regions, verifier_emulator};
 
 fn run_seeds(target: &str, body: fn(&[u8])) {
     let seeds = seeds(target);
@@ -155,4 +155,35 @@ fn policy_text_corpus() {
         }
     }
     println!("{n} corpus policy files");
+}
+
+#[test]
+fn regions_seeds() {
+    run_seeds("regions", regions);
+}
+
+#[test]
+fn regions_generated() {
+    run_generated("regions", 0x5e91_0001, 3000, 768, regions);
+}
+
+/// Writes seed candidates for `regions` (run by hand with `--ignored`).
+#[test]
+#[ignore]
+fn regions_write_seeds() {
+    let mut rng = testkit::Rng::for_test("regions_write_seeds", 0x5eed_5e91);
+    let dir = fuzz::harness::seed_dir("regions");
+    let mut written = 0;
+    for _ in 0..100_000 {
+        let len = rng.below(600) as usize + 100;
+        let bytes = rng.bytes(len);
+        if fuzz::regions::interesting(&bytes) {
+            std::fs::write(dir.join(format!("generated-{written}.bin")), &bytes).unwrap();
+            written += 1;
+            if written == 6 {
+                break;
+            }
+        }
+    }
+    assert_eq!(written, 6);
 }

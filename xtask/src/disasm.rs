@@ -22,8 +22,9 @@ pub struct Args {
     /// syscalls compared). Comments do not change what the text assembles to.
     #[arg(long)]
     annotate: bool,
-    /// Architecture for the comments (byte order, syscall names); implies
-    /// --annotate. Default: the host's.
+    /// Architecture assumed for the comments where the program has not
+    /// checked `arch` (elsewhere each branch is named from the architecture
+    /// it checked); implies --annotate. Default: the host's.
     #[arg(long)]
     arch: Option<String>,
     /// Write to this file (atomically) instead of standard output.

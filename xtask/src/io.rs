@@ -20,8 +20,26 @@ pub fn read_input(path: &str) -> Result<Vec<u8>, DynError> {
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder,
 /// flushed, then renamed over the target. On error nothing is left behind.
+///
+/// A symbolic link is followed (the file it names is replaced, the link
+/// stays). A target that exists and is not a regular file (`/dev/stdout`,
+/// a FIFO, a device such as `/dev/full`) cannot be replaced by a rename
+/// without destroying it, so it is written directly, and its errors (e.g.
+/// `ENOSPC`) are reported.
 pub fn write_atomic(path: &str, bytes: &[u8]) -> Result<(), DynError> {
-    let target = Path::new(path);
+    let err = |e: std::io::Error| -> DynError { format!("{path}: {e}").into() };
+    if let Ok(m) = fs::metadata(path) {
+        if m.is_dir() {
+            return Err(format!("{path}: is a directory").into());
+        }
+        if !m.is_file() {
+            let mut f = fs::OpenOptions::new().write(true).open(path).map_err(err)?;
+            f.write_all(bytes).map_err(err)?;
+            return f.flush().map_err(err);
+        }
+    }
+    let resolved = fs::canonicalize(path).ok();
+    let target = resolved.as_deref().unwrap_or(Path::new(path));
     let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => Path::new(".").to_path_buf(),
@@ -32,8 +50,17 @@ pub fn write_atomic(path: &str, bytes: &[u8]) -> Result<(), DynError> {
         .to_string_lossy()
         .into_owned();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    // A stale temporary file of an earlier run of this pid goes first;
+    // `create_new` never follows a link planted at that name.
+    let _ = fs::remove_file(&tmp);
     let result = (|| -> std::io::Result<()> {
-        let mut f = fs::File::create(&tmp)?;
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        if let Ok(m) = fs::metadata(target) {
+            f.set_permissions(m.permissions())?;
+        }
         f.write_all(bytes)?;
         f.sync_all()?;
         fs::rename(&tmp, target)
@@ -213,6 +240,70 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("i.txt:1:1: the count says 3"), "{e}");
+    }
+
+    #[test]
+    fn atomic_writes_replace_files_and_write_through_the_rest() {
+        use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+        let dir = std::env::temp_dir().join(format!("xtask-io-atomic-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let p = |n: &str| dir.join(n).to_string_lossy().into_owned();
+        // A regular file: replaced, its mode kept, nothing else left.
+        fs::write(p("f"), b"old").unwrap();
+        fs::set_permissions(p("f"), fs::Permissions::from_mode(0o600)).unwrap();
+        write_atomic(&p("f"), b"new").unwrap();
+        assert_eq!(fs::read(p("f")).unwrap(), b"new");
+        assert_eq!(
+            fs::metadata(p("f")).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        // A link: the file it names is replaced, the link stays.
+        std::os::unix::fs::symlink(p("f"), p("link")).unwrap();
+        write_atomic(&p("link"), b"via link").unwrap();
+        assert!(fs::symlink_metadata(p("link"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(fs::read(p("f")).unwrap(), b"via link");
+        // A directory is an error.
+        assert!(write_atomic(&dir.to_string_lossy(), b"x")
+            .unwrap_err()
+            .to_string()
+            .contains("directory"));
+        // A FIFO is written to, not replaced.
+        let fifo = std::ffi::CString::new(p("fifo")).unwrap();
+        // SAFETY: a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        let reader = {
+            let path = p("fifo");
+            std::thread::spawn(move || fs::read(path).unwrap())
+        };
+        write_atomic(&p("fifo"), b"through the fifo").unwrap();
+        assert_eq!(reader.join().unwrap(), b"through the fifo");
+        assert!(fs::metadata(p("fifo")).unwrap().file_type().is_fifo());
+        // A full device (a private copy of /dev/full, where mknod is
+        // allowed): ENOSPC is reported and the device stays.
+        let full = std::ffi::CString::new(p("full")).unwrap();
+        // SAFETY: a NUL-terminated path; makedev(1, 7) is /dev/full.
+        if unsafe { libc::mknod(full.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 7)) } == 0 {
+            let e = write_atomic(&p("full"), b"x").unwrap_err().to_string();
+            assert!(e.contains("No space left"), "{e}");
+            assert!(fs::metadata(p("full"))
+                .unwrap()
+                .file_type()
+                .is_char_device());
+        } else {
+            println!("skipped the full-device case: mknod not permitted here");
+        }
+        let left: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".tmp-"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //!
 //! Every command lives in its own module with an `Args` struct (its flags)
 //! and a `run` function. Commands print `error: ...` and exit 1 on failure;
-//! exit 2 is reserved for usage errors (clap).
+//! exit 2 is reserved for usage errors (clap). `run`, which passes on its
+//! command's status, follows `env` instead: 125 for its own failures, 126
+//! and 127 when the command cannot be executed or found.
 
 use std::process::ExitCode;
 
@@ -17,7 +19,9 @@ mod emu;
 mod fuzz;
 #[allow(dead_code)]
 mod io;
+mod launch;
 mod layouts;
+mod resolve;
 mod run;
 mod static_init;
 mod svg;
@@ -53,7 +57,8 @@ enum Command {
     Compile(compile::Args),
     /// Compare the jump layouts of a policy.
     Layouts(layouts::Args),
-    /// Run a command under a policy (no_new_privs + TSYNC + exec).
+    /// Run a command under a policy: install it with TSYNC and exec, forward
+    /// signals, pass on the exit status.
     Run(run::Args),
     /// Build the static, libc-free init demo.
     StaticInit(static_init::Args),
@@ -61,6 +66,8 @@ enum Command {
     Fuzz(fuzz::Args),
     /// Compare our compiler with libseccomp and seccompiler.
     BenchPeers(bench_peers::Args),
+    /// Syscall names to numbers and back, per architecture.
+    Resolve(resolve::Args),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +84,7 @@ fn main() -> ExitCode {
         Command::StaticInit(a) => static_init::run(a),
         Command::Fuzz(a) => fuzz::run(a),
         Command::BenchPeers(a) => bench_peers::run(a),
+        Command::Resolve(a) => resolve::run(a),
     };
     match result {
         Ok(code) => code,

@@ -1,266 +1,431 @@
-//! `cargo xtask run POLICY -- CMD [ARGS...]`: runs a command under a policy.
+//! `cargo xtask run POLICY [OPTIONS] -- CMD [ARGS...]`: runs a command under
+//! a policy, as a launcher a supervisor can rely on.
 //!
-//! The policy (TOML, OCI/Docker or Firecracker JSON) is compiled for the
-//! host architecture. The command is found through `PATH`, then started in
-//! a child process that sets no_new_privs, installs the filter with TSYNC
-//! (through `seccomp-install`, raw system calls only, between `fork` and
-//! `exec`) and execs it. Before anything starts, the policy's reference
-//! semantics (`policy::eval`) must let `execve` through, or the command
-//! could never start.
+//! The policy is loaded with the same options as `compile` and compiled;
+//! the command is found as `execvp` finds it; [`precheck`] asks what the
+//! compiled filters answer to the exact exec call that will start it; then
+//! [`crate::launch`] forks, installs every filter with `TSYNC` in the child
+//! and execs, forwards signals, hands the notification listener to a
+//! seccomp agent when the policy has `user_notif`, and kills whatever the
+//! command leaves behind.
 //!
-//! The exit status of the command is passed on; a death by signal becomes
-//! 128 + the signal number, as in a shell.
+//! Exit status, as `env` and `timeout`: the command's own status; 128 + N
+//! when signal N ended it; 126 when it was found but cannot be executed
+//! (permissions, a policy that refuses the exec); 127 when it was not
+//! found; 125 when `run` itself failed (a bad policy or option, a
+//! supervisor error); 2 for a usage error.
 
-use std::ffi::{OsStr, OsString};
+mod precheck;
+
+use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::os::unix::fs::FileTypeExt;
+use std::path::PathBuf;
+use std::process::ExitCode;
 
-use bpf_asm::policy::compile::{compile, CompileOptions};
-use bpf_asm::policy::load::{load_file, LoadOptions};
-use bpf_asm::policy::{eval, resolve, Action};
-use bpf_asm::{Arch, SockFilter};
-use seccomp_install::{install, set_no_new_privs, Flags};
+use bpf_asm::policy::compile::Layout;
+use bpf_asm::policy::{Action, Policy};
+use bpf_asm::seccomp::Flags;
+use bpf_asm::Arch;
+use bpf_vm::KernelAction;
+use seccomp_install::flag_supported;
 
-use crate::DynError;
+use crate::compile::{compile_with, load_policy, parse_layout, PolicyArgs};
+use crate::launch::agent::Agent;
+use crate::launch::path::{self, NotFound};
+use crate::launch::sys::{c_path, CStrArray};
+use crate::launch::{self, Command, Ended, ExecCall, Filter, Listener, Spec};
 
 /// Flags of the command.
 #[derive(clap::Args)]
+#[command(after_long_help = AFTER_HELP)]
 pub struct Args {
-    /// The policy file (TOML, OCI/Docker JSON or Firecracker JSON).
+    /// The policy file (TOML, OCI/Docker JSON or Firecracker JSON; `-` for
+    /// standard input, which the command then finds at its end).
     #[arg(value_name = "POLICY")]
-    policy: PathBuf,
+    pub policy: String,
+    #[command(flatten)]
+    pub policy_args: PolicyArgs,
+    /// The syscall dispatch layout: auto, linear, bintree or ranges.
+    #[arg(long, default_value = "auto", value_parser = parse_layout)]
+    pub layout: Layout,
+    /// A filter flag to install with, added to the policy's `flags`
+    /// (repeatable): LOG, SPEC_ALLOW or WAIT_KILLABLE_RECV. runc and crun
+    /// add SPEC_ALLOW when an OCI profile has no `flags` field; run adds
+    /// nothing but TSYNC (and NEW_LISTENER for an agent).
+    #[arg(long = "flag", value_name = "FLAG", value_parser = parse_flag)]
+    pub flags: Vec<Flags>,
+    /// The seccomp agent's AF_UNIX socket, for a policy with `user_notif`
+    /// (overrides the policy's `listenerPath`).
+    #[arg(long, value_name = "PATH")]
+    pub notify_socket: Option<PathBuf>,
     /// The command to run and its arguments, after `--`.
     #[arg(last = true, required = true, value_name = "CMD")]
-    command: Vec<OsString>,
+    pub command: Vec<OsString>,
+}
+
+const AFTER_HELP: &str = "\
+Every filter of the policy is installed with TSYNC after no_new_privs, in the
+child, just before the exec. Filter flags: the policy's (`flags` of an OCI
+profile) plus --flag. runc and crun install an OCI profile that has no `flags`
+field with SECCOMP_FILTER_FLAG_SPEC_ALLOW (and with none when it is `[]`),
+which turns the kernel's speculative store bypass mitigation for seccomp tasks
+off; run never adds SPEC_ALLOW on its own: pass --flag SPEC_ALLOW to run as
+runc and crun do.
+
+SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to run are passed on
+to the command (not the ones the terminal sends to the whole foreground
+process group, which the command receives itself). If run dies anyway, the
+command is killed (PR_SET_PDEATHSIG). When the command ends, processes it left
+running are killed, and run exits with the command's status.
+
+Exit status: the command's; 128+N if signal N ended it; 126 if it cannot be
+executed (also when the policy refuses the exec); 127 if it was not found;
+125 if run itself failed.";
+
+/// Parses a `--flag` value.
+fn parse_flag(s: &str) -> Result<Flags, String> {
+    let f = Flags::from_name(s).ok_or_else(|| {
+        format!("unknown filter flag `{s}` (expected LOG, SPEC_ALLOW or WAIT_KILLABLE_RECV)")
+    })?;
+    if f == Flags::LOG || f == Flags::SPEC_ALLOW || f == Flags::WAIT_KILLABLE_RECV {
+        Ok(f)
+    } else {
+        Err(format!(
+            "`{s}` is not a flag to choose: run installs every filter with TSYNC, and with NEW_LISTENER | TSYNC_ESRCH when the policy has user_notif"
+        ))
+    }
+}
+
+/// An exit status with the message that explains it.
+pub struct Exit {
+    /// The status.
+    pub code: u8,
+    /// What to print after `error: `.
+    pub message: String,
+}
+
+impl Exit {
+    /// `run` itself failed (status 125).
+    pub fn own(message: impl std::fmt::Display) -> Exit {
+        Exit {
+            code: 125,
+            message: message.to_string(),
+        }
+    }
 }
 
 /// Runs the command.
-pub fn run(args: Args) -> Result<ExitCode, DynError> {
-    let (cmd, cmd_args) = args
-        .command
-        .split_first()
-        .ok_or("no command given after `--`")?;
-    let arch = Arch::host().ok_or("the host architecture has no syscall table here")?;
-    let program = compile_for_host(&args.policy, arch)?;
-    let path = find_command(cmd)?;
-    let status = spawn_under_filter(&path, cmd_args, program)?;
-    Ok(ExitCode::from(exit_code(status)))
+pub fn run(args: Args) -> Result<ExitCode, crate::DynError> {
+    Ok(match run_inner(args) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {}", e.message);
+            ExitCode::from(e.code)
+        }
+    })
 }
 
-/// Loads and compiles the policy, and checks that it lets `execve` through.
-fn compile_for_host(policy_path: &Path, arch: Arch) -> Result<Vec<SockFilter>, DynError> {
-    let policy = load_file(policy_path, &LoadOptions::default())?;
-    let resolved =
-        resolve::resolve(&policy).map_err(|e| format!("{}: {e}", policy_path.display()))?;
-    let execve = arch
-        .syscall_nr("execve")
-        .ok_or("the host has no execve system call")?;
-    match eval::evaluate(&resolved, arch.audit_arch(), execve, &[0; 6]) {
-        Action::Allow | Action::Log => {}
-        other => {
-            return Err(format!(
-                "{}: the policy gives `execve` on {} the action `{other}`, so the command could not start under it; allow execve",
-                policy_path.display(),
-                arch.name()
-            )
-            .into())
+fn run_inner(args: Args) -> Result<u8, Exit> {
+    let Some((cmd, cmd_args)) = args.command.split_first() else {
+        return Err(Exit::own("no command given after `--`"));
+    };
+    let arch =
+        Arch::host().ok_or_else(|| Exit::own("the host architecture has no syscall table here"))?;
+    let loaded = load_policy(&args.policy, &args.policy_args).map_err(Exit::own)?;
+    let compiled = compile_with(&loaded, args.layout).map_err(Exit::own)?;
+    let name = if args.policy == "-" {
+        "<stdin>"
+    } else {
+        &args.policy
+    };
+    let flags = filter_flags(&loaded.policy, &args.flags)?;
+    let agent = agent_for(name, &loaded.policy, args.notify_socket.as_ref())?;
+    if flags.contains(Flags::WAIT_KILLABLE_RECV) && agent.is_none() {
+        return Err(Exit::own(
+            "WAIT_KILLABLE_RECV applies only to a filter with a listener, and this policy has no user_notif",
+        ));
+    }
+    let filters = vec![Filter {
+        program: compiled.program,
+        flags,
+    }];
+    let mut command = prepare_command(cmd, cmd_args)?;
+    let exec = choose_exec(&filters, arch, &mut command)?;
+    let listener = agent.as_ref().map(|a| (0, Listener::Agent(a)));
+    let outcome = launch::launch(Spec {
+        command: &command,
+        filters: &filters,
+        listener,
+        exec,
+        reap_orphans: true,
+    })
+    .map_err(Exit::own)?;
+    if outcome.orphans_killed > 0 {
+        eprintln!(
+            "note: {} process(es) started by {} were still running when it ended; killed them",
+            outcome.orphans_killed, command.shown
+        );
+    }
+    exit_status(&command, outcome.ended)
+}
+
+/// The flags every filter is installed with (besides TSYNC): the
+/// policy's and `--flag`, each checked against the running kernel.
+fn filter_flags(policy: &Policy, extra: &[Flags]) -> Result<Flags, Exit> {
+    let mut flags = policy.flags;
+    for &f in extra {
+        flags |= f;
+    }
+    for managed in [Flags::NEW_LISTENER, Flags::TSYNC_ESRCH] {
+        if flags.contains(managed) {
+            return Err(Exit::own(format!(
+                "the policy asks for {managed}, which run sets itself when the policy has user_notif"
+            )));
         }
     }
-    let program = compile(&policy, &CompileOptions::default())
-        .map_err(|e| format!("{}: {e}", policy_path.display()))?;
-    if program.is_empty() || program.len() > bpf_asm::BPF_MAXINSNS {
-        return Err(format!("the compiled program has {} instructions", program.len()).into());
+    for (name, f) in Flags::ALL {
+        if flags.contains(f) && f != Flags::TSYNC {
+            match flag_supported(f) {
+                Ok(true) => {}
+                Ok(false) => {
+                    return Err(Exit::own(format!(
+                        "this kernel does not support SECCOMP_FILTER_FLAG_{name}"
+                    )))
+                }
+                Err(e) => {
+                    return Err(Exit::own(format!(
+                        "probing SECCOMP_FILTER_FLAG_{name}: {e}"
+                    )))
+                }
+            }
+        }
     }
-    Ok(program)
+    Ok(flags)
 }
 
-/// Finds `cmd` like a shell does: a name with a `/` is a path, any other
-/// name is searched in `PATH`. The result is an executable regular file.
-fn find_command(cmd: &OsStr) -> Result<PathBuf, DynError> {
-    let shown = cmd.to_string_lossy();
-    if cmd.is_empty() {
-        return Err("the command name is empty".into());
-    }
-    if cmd.as_bytes().contains(&b'/') {
-        let p = PathBuf::from(cmd);
-        return if is_executable(&p) {
-            Ok(p)
-        } else if p.exists() {
-            Err(format!("{shown}: not an executable file").into())
-        } else {
-            Err(format!("{shown}: no such file").into())
-        };
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(cmd))
-        .find(|p| is_executable(p))
-        .ok_or_else(|| format!("{shown}: command not found in PATH").into())
+/// The actions a policy can return.
+fn actions(policy: &Policy) -> impl Iterator<Item = Action> + '_ {
+    [policy.default, policy.bad_arch]
+        .into_iter()
+        .chain(policy.rules.iter().map(|r| r.action))
 }
 
-fn is_executable(p: &Path) -> bool {
-    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-/// Starts `path` with `args` in a child that installs `program` just before
-/// `exec`, and waits for it.
-fn spawn_under_filter(
-    path: &Path,
-    args: &[OsString],
-    program: Vec<SockFilter>,
-) -> Result<std::process::ExitStatus, DynError> {
-    let mut command = Command::new(path);
-    command.args(args);
-    let install_filter = move || -> std::io::Result<()> {
-        // Only raw system calls from here to exec: no allocation, no locks.
-        set_no_new_privs().map_err(to_io)?;
-        let _no_listener = install(&program, Flags::TSYNC).map_err(to_io)?;
-        Ok(())
+/// The agent the listener goes to, or an error when the policy needs one
+/// and has none, or uses `trace`.
+fn agent_for(
+    name: &str,
+    policy: &Policy,
+    notify_socket: Option<&PathBuf>,
+) -> Result<Option<Agent>, Exit> {
+    if let Some(Action::Trace(n)) = actions(policy).find(|a| matches!(a, Action::Trace(_))) {
+        return Err(Exit::own(format!(
+            "{name}: the policy answers some calls with trace({n}), which fails with ENOSYS unless a ptrace tracer waits for it, and run starts the command without one; use errno(ENOSYS) if that is what you mean"
+        )));
+    }
+    let notifies = actions(policy).any(|a| a == Action::UserNotif);
+    let metadata = policy.listener.as_ref().and_then(|l| l.metadata.clone());
+    let agent = match (notifies, notify_socket, &policy.listener) {
+        (false, Some(_), _) => {
+            return Err(Exit::own(format!(
+                "--notify-socket does not apply: {name} has no user_notif action"
+            )))
+        }
+        (false, None, Some(l)) => {
+            eprintln!(
+                "note: {name}: listenerPath {} is ignored: no rule uses user_notif (as the OCI runtime spec says)",
+                l.path
+            );
+            return Ok(None);
+        }
+        (false, None, None) => return Ok(None),
+        (true, None, None) => {
+            return Err(Exit::own(format!(
+                "{name}: the policy answers some calls with user_notif, which fails with ENOSYS without a listener; name a seccomp agent with --notify-socket PATH (or listenerPath in the profile)"
+            )))
+        }
+        (true, Some(p), policy_listener) => {
+            if let Some(l) = policy_listener {
+                eprintln!(
+                    "note: --notify-socket {} overrides the policy's listenerPath {}",
+                    p.display(),
+                    l.path
+                );
+            }
+            Agent {
+                path: p.clone(),
+                metadata,
+            }
+        }
+        (true, None, Some(l)) => Agent {
+            path: PathBuf::from(&l.path),
+            metadata,
+        },
     };
-    // SAFETY: the closure runs in the forked child before exec and only makes
-    // raw system calls (prctl, seccomp); it neither allocates nor takes locks.
-    unsafe { command.pre_exec(install_filter) };
-    let mut child = command
-        .spawn()
-        .map_err(|e| format!("cannot start {} under the policy: {e}", path.display()))?;
-    let status = child
-        .wait()
-        .map_err(|e| format!("waiting for {}: {e}", path.display()))?;
-    if status.signal() == Some(31) {
+    match std::fs::metadata(&agent.path) {
+        Ok(m) if m.file_type().is_socket() => Ok(Some(agent)),
+        Ok(_) => Err(Exit::own(format!(
+            "seccomp agent {}: not a socket",
+            agent.path.display()
+        ))),
+        Err(e) => Err(Exit::own(format!(
+            "seccomp agent {}: {e}",
+            agent.path.display()
+        ))),
+    }
+}
+
+/// Finds the command and builds its exec arguments (`argv[0]` as given,
+/// the environment of this process).
+pub fn prepare_command(cmd: &OsString, args: &[OsString]) -> Result<Command, Exit> {
+    let shown = cmd.to_string_lossy().into_owned();
+    let found = path::find(cmd, std::env::var_os("PATH").as_deref()).map_err(|e| match e {
+        NotFound::Empty => Exit {
+            code: 127,
+            message: "the command name is empty".into(),
+        },
+        NotFound::Nul => Exit {
+            code: 127,
+            message: format!("{shown}: the command name contains a NUL byte"),
+        },
+        NotFound::Missing if cmd.as_bytes().contains(&b'/') => Exit {
+            code: 127,
+            message: format!("{shown}: No such file or directory"),
+        },
+        NotFound::Missing => Exit {
+            code: 127,
+            message: format!("{shown}: command not found in PATH"),
+        },
+        NotFound::NotExecutable(p) => Exit {
+            code: 126,
+            message: format!(
+                "{}: Permission denied (not an executable file)",
+                p.display()
+            ),
+        },
+    })?;
+    let nul = |what: &str| Exit {
+        code: 126,
+        message: format!("{shown}: {what} contains a NUL byte"),
+    };
+    let path = c_path(found.as_os_str()).ok_or_else(|| nul("the path"))?;
+    let argv =
+        CStrArray::new(std::iter::once(cmd).chain(args)).ok_or_else(|| nul("an argument"))?;
+    let env: Vec<OsString> = std::env::vars_os()
+        .map(|(k, v)| {
+            let mut kv = k;
+            kv.push("=");
+            kv.push(v);
+            kv
+        })
+        .collect();
+    let envp = CStrArray::new(&env).ok_or_else(|| nul("the environment"))?;
+    let sh = CString::new("/bin/sh").map_err(|_| nul("/bin/sh"))?;
+    let sh_argv = CStrArray::new(
+        [OsString::from("/bin/sh"), found.clone().into_os_string()]
+            .iter()
+            .chain(args),
+    )
+    .ok_or_else(|| nul("an argument"))?;
+    Ok(Command {
+        shown,
+        path,
+        argv,
+        envp,
+        sh_retry: Some((sh, sh_argv)),
+    })
+}
+
+/// Picks the exec call the filters let through: `execve`, else
+/// `execveat`; refuses (status 126) when neither passes.
+fn choose_exec(filters: &[Filter], arch: Arch, c: &mut Command) -> Result<ExecCall, Exit> {
+    let verdict = |call: ExecCall| {
+        precheck::check(filters, arch, call, call.args(&c.path, &c.argv, &c.envp))
+            .map_err(Exit::own)
+    };
+    let execve = verdict(ExecCall::Execve)?;
+    let chosen = if execve.passes() {
+        execve
+    } else {
+        let at = verdict(ExecCall::Execveat)?;
+        if !at.passes() {
+            return Err(Exit {
+                code: 126,
+                message: format!(
+                    "{}: the policy answers this execve with {} and execveat with {}, so the command cannot start under it",
+                    c.shown,
+                    describe(execve.action),
+                    describe(at.action)
+                ),
+            });
+        }
         eprintln!(
-            "note: {} was killed by SIGSYS, most likely by the policy",
-            path.display()
+            "note: the policy answers execve with {}; starting {} with execveat, which it allows",
+            describe(execve.action),
+            c.shown
         );
-    }
-    Ok(status)
-}
-
-/// An installer error as an `io::Error`, without allocating.
-fn to_io(e: seccomp_install::Error) -> std::io::Error {
-    let errno = match e {
-        seccomp_install::Error::Kernel(k) => k.into_raw(),
-        seccomp_install::Error::Unsupported => 38, // ENOSYS
-        seccomp_install::Error::ThreadSync { .. } => 11, // EAGAIN
-        _ => 22,                                   // EINVAL
+        at
     };
-    std::io::Error::from_raw_os_error(errno)
+    if chosen.reads_ip {
+        eprintln!(
+            "warning: the policy reads the instruction pointer, so whether {} passes depends on where the call is made; checked for address 0",
+            chosen.call.name()
+        );
+    }
+    // The /bin/sh retry (for a file the kernel cannot execute) is made only
+    // when the filters let it through too; otherwise ENOEXEC is reported.
+    if let Some((sh, sh_argv)) = &c.sh_retry {
+        let args = chosen.call.args(sh, sh_argv, &c.envp);
+        if !precheck::check(filters, arch, chosen.call, args)
+            .map_err(Exit::own)?
+            .passes()
+        {
+            c.sh_retry = None;
+        }
+    }
+    Ok(chosen.call)
 }
 
-/// The shell's view of a status: the exit code, or 128 + the signal.
-fn exit_code(status: std::process::ExitStatus) -> u8 {
-    match (status.code(), status.signal()) {
-        (Some(c), _) => c as u8,
-        (None, Some(s)) => (128 + s).clamp(0, 255) as u8,
-        _ => 1,
+/// An action as a policy writes it (`errno(EPERM)`, `kill_process`).
+fn describe(a: KernelAction) -> String {
+    match Action::from_ret(a.to_ret()) {
+        Some(p) => p.to_string(),
+        None => a.to_string(),
     }
 }
 
-#[cfg(test)]
-mod tests {
-    //! Every filter is installed in a child process, never in the runner.
-
-    use super::*;
-
-    fn policy_file(name: &str, text: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("xtask-run-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-
-    fn run_under(policy: &Path, cmd: &[&str]) -> Result<u8, DynError> {
-        let arch = Arch::host().unwrap();
-        let program = compile_for_host(policy, arch)?;
-        let path = find_command(OsStr::new(cmd[0]))?;
-        let args: Vec<OsString> = cmd[1..].iter().map(OsString::from).collect();
-        spawn_under_filter(&path, &args, program).map(exit_code)
-    }
-
-    const ALLOW_ALL_BUT_UNAME: &str = r#"
-default = "allow"
-[[rule]]
-syscalls = ["uname"]
-action = "ACTION"
-"#;
-
-    fn uname_policy(action: &str) -> PathBuf {
-        policy_file(
-            &format!("uname-{}.toml", action.replace(['(', ')'], "_")),
-            &ALLOW_ALL_BUT_UNAME.replace("ACTION", action),
-        )
-    }
-
-    #[test]
-    fn exit_status_is_passed_on() {
-        let p = uname_policy("errno(EPERM)");
-        assert_eq!(run_under(&p, &["sh", "-c", "exit 3"]).unwrap(), 3);
-        assert_eq!(run_under(&p, &["/bin/sh", "-c", "exit 0"]).unwrap(), 0);
-    }
-
-    #[test]
-    fn the_filter_is_in_force_in_the_command() {
-        // uname(1) fails when uname(2) fails with EPERM.
-        let p = uname_policy("errno(EPERM)");
-        assert_ne!(run_under(&p, &["uname"]).unwrap(), 0);
-        let p = uname_policy("allow");
-        assert_eq!(run_under(&p, &["uname"]).unwrap(), 0);
-        let p = uname_policy("errno(EPERM)");
-        assert_eq!(
-            run_under(
-                &p,
-                &["sh", "-c", "grep -q '^Seccomp:.2' /proc/self/status && grep -q '^NoNewPrivs:.1' /proc/self/status"]
-            )
-            .unwrap(),
-            0
-        );
-    }
-
-    #[test]
-    fn death_by_signal_is_128_plus_the_signal() {
-        let p = uname_policy("kill_process");
-        assert_eq!(run_under(&p, &["uname"]).unwrap(), 128 + 31);
-        let p = uname_policy("errno(EPERM)");
-        assert_eq!(
-            run_under(&p, &["sh", "-c", "kill -TERM $$"]).unwrap(),
-            128 + 15
-        );
-    }
-
-    #[test]
-    fn a_policy_that_blocks_execve_is_refused_before_exec() {
-        let p = policy_file(
-            "no-exec.toml",
-            "default = \"allow\"\n[[rule]]\nsyscalls = [\"execve\"]\naction = \"errno(EPERM)\"\n",
-        );
-        let e = run_under(&p, &["true"]).unwrap_err().to_string();
-        assert!(e.contains("execve"), "{e}");
-        let p = policy_file("deny-all.toml", "default = \"kill_process\"\n");
-        let e = run_under(&p, &["true"]).unwrap_err().to_string();
-        assert!(e.contains("execve"), "{e}");
-    }
-
-    #[test]
-    fn missing_commands_are_reported() {
-        let p = uname_policy("allow");
-        let e = run_under(&p, &["no-such-command-xyz"])
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("not found in PATH"), "{e}");
-        let e = run_under(&p, &["/no/such/file"]).unwrap_err().to_string();
-        assert!(e.contains("no such file"), "{e}");
-        let e = run_under(&p, &["/etc/passwd"]).unwrap_err().to_string();
-        assert!(e.contains("not an executable"), "{e}");
-    }
-
-    #[test]
-    fn exit_codes_map_like_a_shell() {
-        use std::process::ExitStatus;
-        assert_eq!(exit_code(ExitStatus::from_raw(3 << 8)), 3);
-        assert_eq!(exit_code(ExitStatus::from_raw(9)), 137);
-        assert_eq!(exit_code(ExitStatus::from_raw(31 | 0x80)), 159);
+/// The exit status for how the command ended, with a message for the
+/// cases `run` explains.
+fn exit_status(c: &Command, ended: Ended) -> Result<u8, Exit> {
+    match ended {
+        Ended::Exited(code) => Ok(code as u8),
+        Ended::Signaled { signal, .. } => {
+            if signal == libc::SIGSYS {
+                eprintln!(
+                    "note: {} was killed by SIGSYS: a call the policy answers with kill_process, kill_thread or trap",
+                    c.shown
+                );
+            }
+            Ok((128 + signal).clamp(0, 255) as u8)
+        }
+        Ended::ExecFailed {
+            call,
+            sh_retry,
+            errno,
+        } => {
+            let e = std::io::Error::from_raw_os_error(errno);
+            let what = if sh_retry {
+                format!(
+                    "{}: the kernel cannot execute it, and /bin/sh failed on it too",
+                    c.shown
+                )
+            } else {
+                c.shown.clone()
+            };
+            Err(Exit {
+                code: if errno == libc::ENOENT { 127 } else { 126 },
+                message: format!("{what}: {} failed under the policy: {e}", call.name()),
+            })
+        }
     }
 }

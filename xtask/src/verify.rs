@@ -80,10 +80,10 @@ pub fn run(args: Args) -> Result<ExitCode, DynError> {
 
     // 2. The proof.
     eprintln!("proving the program equals the policy on every input...");
-    match prove(&prog, &loaded.resolved, &[]) {
+    match prove(&prog, &loaded.resolved) {
         Ok(p) => println!(
-            "proof: ok: the program returns the policy's action for every input ({} arch classes, {} syscall-number classes, {} paths, {} inputs evaluated)",
-            p.arch_classes, p.nr_classes, p.paths, p.inputs
+            "proof: ok: the program returns the policy's action for every input ({} program regions, {} pieces checked)",
+            p.regions, p.pieces
         ),
         Err(e) => {
             println!("proof: FAILED: {e}");

@@ -5,8 +5,9 @@
 //! not decode canonically ([`Insn::Raw`]: unknown codes, stray `jt`/`jf`/`k`
 //! bits) and jumps whose target lies outside the program are written as
 //! `.insn CODE, JT, JF, K`. With [`DisasmOptions::annotate`], `;` comments
-//! explain seccomp loads, returns and compares; they never change what the
-//! text assembles to.
+//! explain seccomp loads, returns and compares, following the architecture
+//! each path has checked (see the `annotate` module); they never change what
+//! the text assembles to.
 //!
 //! ```
 //! use bpf_asm::disasm::{write_disasm, DisasmOptions};
@@ -32,8 +33,11 @@ use targets::Targets;
 /// How to disassemble.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
 pub struct DisasmOptions {
-    /// Add seccomp comments, reading `seccomp_data` with this architecture's
-    /// byte order and syscall names.
+    /// Add seccomp comments. Names and byte orders come from the
+    /// architectures each path has established by its `arch` checks; this
+    /// architecture is assumed (and the comment says so) where any
+    /// architecture may reach an instruction, e.g. in a program that never
+    /// checks `arch`.
     pub annotate: Option<Arch>,
 }
 

@@ -46,6 +46,9 @@
 //! Constants written negative are sign-extended to 64 bits (`-100` is
 //! `0xffff_ffff_ffff_ff9c`); the 32-bit widths use their low word.
 
+use alloc::vec;
+use alloc::vec::Vec;
+
 use super::resolve::{ArchRules, Resolved};
 use super::{Action, CmpOp, Condition, Width};
 use crate::seccomp::{Arch, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
@@ -79,17 +82,67 @@ pub fn evaluate(policy: &Resolved, audit_arch: u32, nr: u32, args: &[u64; 6]) ->
 
 /// Like [`evaluate`], also telling which part of the policy decided.
 pub fn decide(policy: &Resolved, audit_arch: u32, nr: u32, args: &[u64; 6]) -> Decision {
+    match dispatch(policy, audit_arch, nr) {
+        Dispatch::Decided(d) => d,
+        Dispatch::Rules(rules) => decide_in(rules, policy.default, nr, args),
+    }
+}
+
+/// What decides a call once its architecture and number are known.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Dispatch<'a> {
+    /// The call gets this decision whatever its arguments (steps 1 and 2
+    /// of the semantics).
+    Decided(Decision),
+    /// The rules of this architecture decide (step 3):
+    /// [`decide_in`]`(rules, policy.default, nr, args)`.
+    Rules(&'a ArchRules),
+}
+
+/// The part of [`decide`] that does not look at the arguments (see
+/// [`Dispatch`]).
+pub fn dispatch(policy: &Resolved, audit_arch: u32, nr: u32) -> Dispatch<'_> {
     let bad_arch = Decision {
         action: policy.bad_arch,
         reason: Reason::BadArch,
     };
     let Some(rules) = policy.arch(audit_arch) else {
-        return bad_arch;
+        return Dispatch::Decided(bad_arch);
     };
     if audit_arch == AUDIT_ARCH_X86_64 && is_x32(nr) && !policy.allow_x32 {
-        return bad_arch;
+        return Dispatch::Decided(bad_arch);
     }
-    decide_in(rules, policy.default, nr, args)
+    Dispatch::Rules(rules)
+}
+
+/// The syscall numbers at which [`dispatch`] can change for numbers that
+/// no rule names: the policy's *number atoms* besides the named numbers.
+///
+/// Contract, which `bpf_vm::prove` relies on so that it never enumerates
+/// numbers: the result is sorted, without duplicates, and starts with 0;
+/// for any two numbers that no rule of the architecture names and that lie
+/// in the same interval `cuts[i] ..= cuts[i + 1] - 1` (the last interval
+/// ends at `u32::MAX`), [`dispatch`] returns the same value. For an
+/// architecture the policy does not cover the result is `[0]`. Every part of
+/// the semantics that treats unnamed numbers differently (the x32 bit, the
+/// ENOSYS modes) adds its boundaries here.
+pub fn number_cuts(policy: &Resolved, audit_arch: u32) -> Vec<u32> {
+    let mut cuts = vec![0];
+    if policy.arch(audit_arch).is_none() {
+        return cuts;
+    }
+    if audit_arch == AUDIT_ARCH_X86_64 && !policy.allow_x32 {
+        // `is_x32`: bit 30 set, except -1.
+        cuts.extend([
+            X32_SYSCALL_BIT,
+            0x8000_0000,
+            0x8000_0000 | X32_SYSCALL_BIT,
+            u32::MAX,
+        ]);
+    }
+    cuts.sort_unstable();
+    cuts.dedup();
+    cuts
 }
 
 /// Whether an x86_64 syscall number is an x32 call: bit 30 set, except

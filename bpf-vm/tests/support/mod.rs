@@ -5,6 +5,7 @@
 
 pub mod gen;
 pub mod kernel;
+pub mod policies;
 
 use bpf_asm::SockFilter;
 
