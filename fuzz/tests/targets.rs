@@ -157,6 +157,39 @@ fn policy_text_corpus() {
     println!("{n} corpus policy files");
 }
 
+/// Every libFuzzer binary of `fuzz/Cargo.toml` (what `cargo xtask fuzz --all`
+/// and CI fuzz) has its body in `fuzz::TARGETS` (what these replays run), and
+/// its entry point calls that body.
+#[test]
+fn every_fuzzed_target_is_replayed() {
+    let dir = fuzz::harness::fuzz_dir();
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).expect("fuzz/Cargo.toml");
+    let mut bins = Vec::new();
+    let mut in_bin = false;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_bin = line == "[[bin]]";
+        } else if let Some(v) = line.strip_prefix("name").filter(|_| in_bin) {
+            let v = v.trim_start().trim_start_matches('=').trim();
+            bins.push(v.trim_matches('"').to_string());
+        }
+    }
+    let replayed: Vec<String> = fuzz::TARGETS.iter().map(|(n, _)| n.to_string()).collect();
+    assert_eq!(
+        bins, replayed,
+        "fuzz/Cargo.toml [[bin]] names vs fuzz::TARGETS"
+    );
+    for name in &bins {
+        let entry = dir.join(format!("fuzz_targets/{name}.rs"));
+        let src = std::fs::read_to_string(&entry).expect("entry point");
+        assert!(
+            src.contains(&format!("fuzz::{name}(")),
+            "{}: does not call fuzz::{name}",
+            entry.display()
+        );
+    }
+}
+
 #[test]
 fn regions_seeds() {
     run_seeds("regions", regions);

@@ -52,9 +52,9 @@ pub struct Args {
     /// architecture's.
     #[arg(long, value_enum)]
     endian: Option<ByteOrder>,
-    /// Name of the static for `--format rust`.
-    #[arg(long, default_value = "FILTER")]
-    name: String,
+    /// Name of the static for `--format rust` (default FILTER).
+    #[arg(long)]
+    name: Option<String>,
     /// Write to this file (atomically) instead of standard output.
     #[arg(short, long)]
     output: Option<String>,
@@ -130,10 +130,15 @@ fn place(bytes: &[u8], at: usize) -> (usize, usize) {
 
 /// Runs the command.
 pub fn run(args: Args) -> Result<ExitCode, DynError> {
+    if args.name.is_some() && args.format != Format::Rust {
+        return Err(
+            "--name names the static of --format rust; it does not apply to other formats".into(),
+        );
+    }
     let opts = options(args.arch.as_deref(), args.endian)?;
     let bytes = read_input(&args.file)?;
     let prog = assemble_file(&args.file, &bytes, &opts)?;
-    let out = render(&prog, args.format, &args.name)?;
+    let out = render(&prog, args.format, args.name.as_deref().unwrap_or("FILTER"))?;
     emit(args.output.as_deref(), &out)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -211,7 +216,7 @@ mod tests {
             format: Format::Comma,
             arch: None,
             endian: None,
-            name: "FILTER".into(),
+            name: None,
             output: Some(output.to_string_lossy().into_owned()),
         };
         assert_eq!(run(args).unwrap(), ExitCode::SUCCESS);

@@ -20,6 +20,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use bpf_asm::disasm::write_insn;
+use bpf_asm::policy::load::parse_number;
+use bpf_asm::policy::resolve::syscall_nr;
 use bpf_asm::seccomp::__AUDIT_ARCH_LE;
 use bpf_asm::{Arch, Endian, SockFilter};
 use bpf_vm::action::KernelAction;
@@ -37,8 +39,8 @@ Output of one call: `ACTION 0xRET` (e.g. `ERRNO(1) 0x00050001`), then `steps N` 
 `PC A=0x........ X=0x........  INSN` per executed instruction (registers before it).
 
 --cases FILE: each non-empty line is `ARCH NR IP A0 A1 A2 A3 A4 A5` (ARCH a name \
-such as x86_64 or an AUDIT_ARCH number; numbers decimal or 0x hex; NR may be \
-negative or a syscall name; lines starting with # are comments). Output: one line \
+such as x86_64 or an AUDIT_ARCH number; numbers as in policies: decimal, 0x hex, \
+0o octal, 0b binary, negative values sign-extended; NR may be a syscall name; lines starting with # are comments). Output: one line \
 per case, `0x%08x STEPS` of the raw return value. A bad line prints \
 `error: FILE:LINE: why` and exits 1. --bench N prints `ns/eval X` instead, the \
 mean time of one evaluation on the prepared program over N passes (parsing excluded).
@@ -55,16 +57,17 @@ pub struct Args {
     /// `AUDIT_ARCH_*` number (default: the host).
     #[arg(long)]
     pub arch: Option<String>,
-    /// System call: a name on the architecture or a number (may be
-    /// negative, decimal or 0x hex).
+    /// System call: a name on the architecture or a number (as for --args,
+    /// within 32 bits).
     #[arg(long, allow_hyphen_values = true, required_unless_present = "cases")]
     pub nr: Option<String>,
-    /// Up to six arguments, comma-separated (decimal or 0x hex, 64 bits);
-    /// missing ones are 0.
-    #[arg(long, value_delimiter = ',')]
+    /// Up to six arguments, comma-separated, written as in policies
+    /// (decimal, 0x hex, 0o octal, 0b binary; negative values such as
+    /// `-100` are sign-extended to 64 bits); missing ones are 0.
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     pub args: Vec<String>,
-    /// The instruction pointer (decimal or 0x hex).
-    #[arg(long)]
+    /// The instruction pointer (a number as for --args).
+    #[arg(long, allow_hyphen_values = true)]
     pub ip: Option<String>,
     /// Print every executed instruction with the registers.
     #[arg(long, conflicts_with = "cases")]
@@ -88,7 +91,7 @@ pub fn run(args: Args) -> Result<ExitCode, DynError> {
     let prepared = Prepared::new(&prog).map_err(|e| format!("{name}: {e}"))?;
     match &args.cases {
         Some(file) => run_cases(&prepared, file, args.bench),
-        None => run_one(&prog, &args),
+        None => run_one(&prog, name, &args),
     }
 }
 
@@ -108,7 +111,13 @@ fn parse_arch(s: &str) -> Result<ArchSpec, String> {
             known: Some(a),
         });
     }
-    let n = parse_u64(s).map_err(|_| format!("unknown architecture `{s}`"))?;
+    let n = parse_number(s).map_err(|_| {
+        let known: Vec<&str> = Arch::ALL.iter().map(|a| a.name()).collect();
+        format!(
+            "unknown architecture `{s}` (known: {}; or an AUDIT_ARCH_* number)",
+            known.join(", ")
+        )
+    })?;
     let audit = u32::try_from(n)
         .map_err(|_| format!("architecture number `{s}` does not fit in 32 bits"))?;
     let known = Arch::from_audit(audit);
@@ -133,47 +142,32 @@ fn host_arch() -> Result<ArchSpec, String> {
     })
 }
 
-/// A decimal or `0x` hexadecimal unsigned number.
-fn parse_u64(s: &str) -> Result<u64, String> {
-    let r = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        Some(h) => u64::from_str_radix(h, 16),
-        None => s.parse::<u64>(),
-    };
-    r.map_err(|_| format!("`{s}` is not a number (decimal or 0x hex, at most 64 bits)"))
-}
-
-/// A system call number: a name on the architecture, or a 32-bit number
+/// A system call number: a name on the architecture (with the aliases
+/// policies accept), or a number that fits the 32-bit `seccomp_data.nr`
 /// (negative values and values up to 0xffffffff both allowed).
 fn parse_nr(s: &str, arch: &ArchSpec) -> Result<i32, String> {
-    let (neg, digits) = match s.strip_prefix('-') {
-        Some(d) => (true, d),
-        None => (false, s),
-    };
-    if digits.starts_with(|c: char| c.is_ascii_digit()) {
-        let v = parse_u64(digits)?;
-        return if neg {
-            if v <= 1 << 31 {
-                Ok((v as i64).wrapping_neg() as i32)
-            } else {
-                Err(format!("syscall number `{s}` is below -2147483648"))
-            }
+    let t = s.trim();
+    if t.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+        let v = parse_number(t)? as i64;
+        return if (i64::from(i32::MIN)..=i64::from(u32::MAX)).contains(&v) {
+            Ok(v as i32)
         } else {
-            u32::try_from(v)
-                .map(|v| v as i32)
-                .map_err(|_| format!("syscall number `{s}` does not fit in 32 bits"))
+            Err(format!(
+                "syscall number `{t}` does not fit the 32-bit seccomp_data.nr (-2147483648..=0xffffffff)"
+            ))
         };
     }
     let a = arch
         .known
-        .ok_or_else(|| format!("cannot look up syscall `{s}` on an unknown architecture number"))?;
-    a.syscall_nr(s)
+        .ok_or_else(|| format!("cannot look up syscall `{t}` on an unknown architecture number"))?;
+    syscall_nr(a, t)
         .map(|n| n as i32)
-        .ok_or_else(|| format!("no syscall named `{s}` on {}", a.name()))
+        .ok_or_else(|| format!("no syscall named `{t}` on {}", a.name()))
 }
 
-fn run_one(prog: &[SockFilter], args: &Args) -> Result<ExitCode, DynError> {
+fn run_one(prog: &[SockFilter], name: &str, args: &Args) -> Result<ExitCode, DynError> {
     let arch = match &args.arch {
-        Some(a) => parse_arch(a)?,
+        Some(a) => parse_arch(a).map_err(|e| format!("--arch: {e}"))?,
         None => host_arch()?,
     };
     let nr = parse_nr(args.nr.as_deref().unwrap_or_default(), &arch)
@@ -183,10 +177,10 @@ fn run_one(prog: &[SockFilter], args: &Args) -> Result<ExitCode, DynError> {
     }
     let mut a = [0u64; 6];
     for (slot, s) in a.iter_mut().zip(&args.args) {
-        *slot = parse_u64(s.trim()).map_err(|e| format!("--args: {e}"))?;
+        *slot = parse_number(s.trim()).map_err(|e| format!("--args: {e}"))?;
     }
     let ip = match &args.ip {
-        Some(s) => parse_u64(s).map_err(|e| format!("--ip: {e}"))?,
+        Some(s) => parse_number(s).map_err(|e| format!("--ip: {e}"))?,
         None => 0,
     };
     let data = SeccompData::new(nr, arch.audit).with_args(a).with_ip(ip);
@@ -197,9 +191,9 @@ fn run_one(prog: &[SockFilter], args: &Args) -> Result<ExitCode, DynError> {
             let _ = write_insn(t.insn, t.pc, prog.len(), &mut out);
             out.push('\n');
         });
-        r?
+        r.map_err(|e| format!("{name}: {e}"))?
     } else {
-        emu::run(prog, &data, arch.endian)?
+        emu::run(prog, &data, arch.endian).map_err(|e| format!("{name}: {e}"))?
     };
     let _ = writeln!(
         out,
@@ -223,10 +217,10 @@ fn parse_case(line: &str) -> Result<(SeccompData, Endian), String> {
     }
     let arch = parse_arch(fields[0])?;
     let nr = parse_nr(fields[1], &arch).map_err(|e| format!("NR: {e}"))?;
-    let ip = parse_u64(fields[2]).map_err(|e| format!("IP: {e}"))?;
+    let ip = parse_number(fields[2]).map_err(|e| format!("IP: {e}"))?;
     let mut a = [0u64; 6];
     for (i, (slot, s)) in a.iter_mut().zip(&fields[3..]).enumerate() {
-        *slot = parse_u64(s).map_err(|e| format!("A{i}: {e}"))?;
+        *slot = parse_number(s).map_err(|e| format!("A{i}: {e}"))?;
     }
     Ok((
         SeccompData::new(nr, arch.audit).with_args(a).with_ip(ip),
@@ -303,6 +297,9 @@ mod tests {
         assert!(parse_nr("-2147483649", &x86).is_err());
         assert!(parse_nr("0x100000000", &x86).is_err());
         assert!(parse_nr("nope", &x86).is_err());
+        assert_eq!(parse_nr("-0x1", &x86), Ok(-1));
+        assert_eq!(parse_nr("0b11", &x86), Ok(3));
+        assert_eq!(parse_nr(" 0x10 ", &x86), Ok(16));
         assert!(parse_nr("read", &unknown).is_err());
     }
 
@@ -318,6 +315,9 @@ mod tests {
         assert!(parse_case("x86_64 1 0 0 0")
             .unwrap_err()
             .contains("9 fields"));
+        let (d, _) = parse_case("x86_64 openat -1 -100 0x80000 0o644 0b1 0 0").unwrap();
+        assert_eq!(d.instruction_pointer, u64::MAX);
+        assert_eq!(d.args[..4], [(-100i64) as u64, 0x80000, 0o644, 1]);
         assert!(parse_case("x86_64 1 0 0 0 0 0 0 zz")
             .unwrap_err()
             .contains("A5"));

@@ -110,6 +110,15 @@ impl InputFormat {
             _ => return None,
         })
     }
+
+    /// The `--input` value of this format.
+    pub const fn name(self) -> &'static str {
+        match self {
+            InputFormat::Raw => "raw",
+            InputFormat::Comma => "comma",
+            InputFormat::Asm => "asm",
+        }
+    }
 }
 
 /// Whether `bytes` look like the comma list rather than raw instructions:
@@ -124,63 +133,98 @@ fn looks_like_comma_text(bytes: &[u8]) -> bool {
             .all(|b| b.is_ascii_digit() || matches!(b, b',' | b' ' | b'\t' | b'\r' | b'\n'))
 }
 
-/// Reads a program from `path` (`-` = standard input) in `input` format, or
-/// the format its extension implies. Without `input`, a "raw" file that is
-/// really the comma list (the kernel's `bpf_asm` output is often saved as
-/// `.bpf`) is read as the comma list, and a `.txt` file that is not a comma
-/// list as assembly, each with a note on standard error.
+/// The format of a program file judged by its content alone: a NUL byte
+/// means raw instructions (every BPF code is below 0x100, so the high byte
+/// of each instruction's code is zero in either byte order), a comma list
+/// is [`InputFormat::Comma`], any other text is assembly.
+pub fn sniff_format(bytes: &[u8]) -> InputFormat {
+    if bytes.contains(&0) {
+        InputFormat::Raw
+    } else if looks_like_comma_text(bytes) {
+        InputFormat::Comma
+    } else if std::str::from_utf8(bytes).is_ok() {
+        InputFormat::Asm
+    } else {
+        InputFormat::Raw
+    }
+}
+
+/// How a program file is shown in messages: `-` is `<stdin>`.
+pub fn shown(path: &str) -> &str {
+    if path == "-" {
+        "<stdin>"
+    } else {
+        path
+    }
+}
+
+/// Reads a program from `path` (`-` = standard input) in `input` format.
+/// Without `input`, the extension decides (see [`InputFormat::from_extension`])
+/// and the content corrects it: a "raw" file that is really the comma list
+/// (the kernel's `bpf_asm` output is often saved as `.bpf`) is read as the
+/// comma list, and a `.txt` file that is not a comma list as assembly, each
+/// with a note on standard error. A file whose extension says nothing (or
+/// standard input) is judged by its content ([`sniff_format`]), also with a
+/// note. An empty program is an error: the kernel refuses it (`EINVAL`).
 pub fn load_program(
     path: &str,
     input: Option<InputFormat>,
 ) -> Result<Vec<bpf_asm::SockFilter>, DynError> {
-    let format = match input.or_else(|| InputFormat::from_extension(path)) {
-        Some(f) => f,
-        None => {
-            return Err(format!(
-                "{path}: cannot tell the program format from the file name; \
-                 pass --input raw, --input comma or --input asm"
-            )
-            .into())
-        }
-    };
     let bytes = read_input(path)?;
-    let path = if path == "-" { "<stdin>" } else { path };
-    let format = match (input, format) {
-        (None, InputFormat::Raw) if looks_like_comma_text(&bytes) => {
+    let name = shown(path);
+    let format = match (input, InputFormat::from_extension(path)) {
+        (Some(f), _) => f,
+        (None, Some(InputFormat::Raw)) if looks_like_comma_text(&bytes) => {
             eprintln!(
-                "note: {path} holds bpf_asm comma text, not raw bytes; reading it as --input comma"
+                "note: {name} holds bpf_asm comma text, not raw bytes; reading it as --input comma"
             );
             InputFormat::Comma
         }
-        (None, InputFormat::Comma) if !looks_like_comma_text(&bytes) => {
+        (None, Some(InputFormat::Comma)) if !looks_like_comma_text(&bytes) => {
             eprintln!(
-                "note: {path} is not a bpf_asm comma list; reading it as assembly (--input asm)"
+                "note: {name} is not a bpf_asm comma list; reading it as assembly (--input asm)"
             );
             InputFormat::Asm
         }
-        _ => format,
+        (None, Some(f)) => f,
+        (None, None) => {
+            let f = sniff_format(&bytes);
+            eprintln!(
+                "note: {name}: no known extension; the content reads as --input {}",
+                f.name()
+            );
+            f
+        }
     };
     let text = |bytes: &[u8]| -> Result<String, DynError> {
         String::from_utf8(bytes.to_vec()).map_err(|e| {
             format!(
-                "{path}: byte offset {}: not UTF-8 text (is it a raw program? pass --input raw)",
+                "{name}: byte offset {}: not UTF-8 text (is it a raw program? pass --input raw)",
                 e.utf8_error().valid_up_to()
             )
             .into()
         })
     };
-    match format {
+    let prog = match format {
         InputFormat::Raw => {
-            bpf_asm::encode::parse_raw(&bytes).map_err(|e| format!("{path}: {e}").into())
+            bpf_asm::encode::parse_raw(&bytes).map_err(|e| format!("{name}: {e}"))?
         }
         InputFormat::Comma => {
-            bpf_asm::encode::parse_comma(&text(&bytes)?).map_err(|e| format!("{path}:{e}").into())
+            bpf_asm::encode::parse_comma(&text(&bytes)?).map_err(|e| format!("{name}:{e}"))?
         }
         InputFormat::Asm => {
             bpf_asm::text::assemble(&text(&bytes)?, &bpf_asm::text::AsmOptions::DEFAULT)
-                .map_err(|e| format!("{path}:{e}").into())
+                .map_err(|e| format!("{name}:{e}"))?
         }
+    };
+    if prog.is_empty() {
+        return Err(format!(
+            "{name}: the program is empty (read as --input {}): the kernel refuses a filter without instructions (EINVAL)",
+            format.name()
+        )
+        .into());
     }
+    Ok(prog)
 }
 
 #[cfg(test)]
@@ -230,8 +274,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("trailing byte"), "{e}");
-        let e = load_program(&p, None).unwrap_err().to_string();
-        assert!(e.contains("--input"), "{e}");
+        // No known extension: the content decides.
+        assert_eq!(load_program(&p, None).unwrap(), prog);
+        assert_eq!(load_program(&temp("j.dat", &raw), None).unwrap(), prog);
+        assert_eq!(
+            load_program(&temp("k", asm.as_bytes()), None).unwrap(),
+            prog
+        );
         let e = load_program(&temp("h.s", b"ld [4]\nbogus\n"), None)
             .unwrap_err()
             .to_string();
@@ -240,6 +289,35 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("i.txt:1:1: the count says 3"), "{e}");
+    }
+
+    #[test]
+    fn empty_programs_are_errors_in_every_format() {
+        for (name, bytes) in [
+            ("empty.bpf", &b""[..]),
+            ("empty.s", b"; nothing but a comment\n"),
+            ("empty.txt", b"0,\n"),
+            ("empty", b""),
+        ] {
+            let path = temp(name, bytes);
+            let e = load_program(&path, None).unwrap_err().to_string();
+            assert!(e.starts_with(&path) && e.contains("empty"), "{e}");
+        }
+    }
+
+    #[test]
+    fn content_sniffing_sees_every_raw_program_as_raw() {
+        // Every raw instruction has a zero byte (the high byte of its code).
+        for code in bpf_asm::CLASSIC_CODES {
+            for k in [0, 0x3131_3131, u32::MAX] {
+                let f = bpf_asm::SockFilter::jump(code, k, 0x31, 0x32);
+                let raw = bpf_asm::encode::to_raw(&[f]);
+                assert_eq!(sniff_format(&raw), InputFormat::Raw, "code {code:#x}");
+            }
+        }
+        assert_eq!(sniff_format(b"1,6 0 0 0,"), InputFormat::Comma);
+        assert_eq!(sniff_format(b"ret #0\n"), InputFormat::Asm);
+        assert_eq!(sniff_format(b"\xff\xfe"), InputFormat::Raw);
     }
 
     #[test]

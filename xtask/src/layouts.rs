@@ -1,16 +1,17 @@
 //! `cargo xtask layouts POLICY`: one table comparing every dispatch layout
 //! on program size, instructions executed per syscall (mean and max over
 //! each architecture's syscalls, exact, by path analysis) and kernel-cache
-//! coverage of the unconditionally allowed syscalls.
+//! coverage of the unconditionally allowed syscalls; with `--format json`,
+//! the same table as one JSON document (see `report`).
 
 use std::process::ExitCode;
 
 use bpf_asm::policy::compile::Layout;
 use bpf_vm::analysis::analyze;
-use bpf_vm::seccomp_is_const_allow;
 
-use crate::compile::{always_allowed, compile_with, load_policy, PolicyArgs};
+use crate::compile::{compile_with, load_policy, PolicyArgs};
 use crate::io::write_atomic;
+use crate::report::{self, ArchMetrics, ReportFormat};
 use crate::svg::{render, Panel, Series};
 use crate::DynError;
 
@@ -25,16 +26,23 @@ pub struct Args {
     /// (one panel per architecture) as an SVG file, written atomically.
     #[arg(long, value_name = "OUT")]
     pub svg: Option<String>,
+    /// How the table is printed: text, or one JSON document.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ReportFormat,
 }
 
 /// Runs the command.
 pub fn run(args: Args) -> Result<ExitCode, DynError> {
     let loaded = load_policy(&args.policy, &args.policy_args)?;
     let arches = loaded.policy.arches.clone();
-    println!(
-        "{:<16} {:>6} {:>10} {:>10} {:>6} {:>12}",
-        "layout", "insns", "arch", "mean exec", "max", "cache"
-    );
+    let text = args.format == ReportFormat::Text;
+    if text {
+        println!(
+            "{:<16} {:>6} {:>10} {:>10} {:>6} {:>12}",
+            "layout", "insns", "arch", "mean exec", "max", "cache"
+        );
+    }
+    let mut rows = Vec::new();
     let mut panels: Vec<Panel> = arches
         .iter()
         .map(|a| Panel {
@@ -50,9 +58,10 @@ pub fn run(args: Args) -> Result<ExitCode, DynError> {
         } else {
             layout.to_string()
         };
+        let mut per_arch = Vec::new();
         for (i, &arch) in arches.iter().enumerate() {
-            let analysis = analyze(&c.program, arch, [])?;
-            let s = analysis.summary();
+            let analysis =
+                analyze(&c.program, arch, []).map_err(|e| format!("{}: {e}", loaded.name))?;
             if layout != Layout::Auto {
                 panels[i].series.push(Series {
                     label: name.clone(),
@@ -63,15 +72,11 @@ pub fn run(args: Args) -> Result<ExitCode, DynError> {
                         .collect(),
                 });
             }
-            let allowed: Vec<u32> = arch
-                .syscalls()
-                .map(|(nr, _)| nr)
-                .filter(|&nr| always_allowed(&loaded.resolved, arch, nr))
-                .collect();
-            let cached = allowed
-                .iter()
-                .filter(|&&nr| seccomp_is_const_allow(&c.program, nr, arch.audit_arch()))
-                .count();
+            let m = ArchMetrics::new(&loaded.resolved, &c.program, &analysis);
+            per_arch.push(m.json());
+            if !text {
+                continue;
+            }
             let (label, len) = if i == 0 {
                 (name.as_str(), c.program.len().to_string())
             } else {
@@ -82,11 +87,23 @@ pub fn run(args: Args) -> Result<ExitCode, DynError> {
                 label,
                 len,
                 arch.name(),
-                s.mean_max,
-                s.max,
-                format!("{cached}/{}", allowed.len())
+                m.summary.mean_max,
+                m.summary.max,
+                format!("{}/{}", m.cached, m.always_allowed)
             );
         }
+        rows.push(serde_json::json!({
+            "layout": layout.to_string(),
+            "chosen": c.layout.to_string(),
+            "instructions": c.program.len(),
+            "arches": per_arch,
+        }));
+    }
+    if !text {
+        let mut doc = report::document("layouts");
+        doc.insert("policy".into(), loaded.name.clone().into());
+        doc.insert("layouts".into(), rows.into());
+        report::print(doc);
     }
     if let Some(out) = &args.svg {
         let title = format!("{}: instructions executed per syscall", args.policy);

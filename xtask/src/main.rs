@@ -21,6 +21,7 @@ mod fuzz;
 mod io;
 mod launch;
 mod layouts;
+mod report;
 mod resolve;
 mod run;
 mod static_init;
@@ -34,6 +35,7 @@ pub type DynError = Box<dyn std::error::Error + Send + Sync>;
 #[command(
     name = "cargo xtask",
     bin_name = "cargo xtask",
+    version,
     about = "Assemble, verify, emulate and install seccomp filters"
 )]
 struct Cli {

@@ -37,9 +37,10 @@ pub struct Args {
     /// How `--program` is written (default: from its extension).
     #[arg(long, value_enum)]
     pub input: Option<InputFormat>,
-    /// The layout to compile with: auto, linear, bintree or ranges.
-    #[arg(long, default_value = "auto", value_parser = parse_layout)]
-    pub layout: Layout,
+    /// The layout to compile with: auto, linear, bintree or ranges
+    /// (default auto; not with --program).
+    #[arg(long, value_parser = parse_layout)]
+    pub layout: Option<Layout>,
 }
 
 /// The shipped policy, relative to the workspace root.
@@ -54,13 +55,33 @@ pub fn default_policy() -> String {
 
 /// Runs the command.
 pub fn run(args: Args) -> Result<ExitCode, DynError> {
+    if args.program.is_some() {
+        if let Some(l) = args.layout {
+            return Err(format!(
+                "--layout {l} does not apply with --program: the program is checked as given, not compiled"
+            )
+            .into());
+        }
+        if args.policy_args.profile.is_some() {
+            return Err("--profile does not apply with --program: it only guides the compiler's choice of layout".into());
+        }
+    } else if args.input.is_some() {
+        return Err(
+            "--input says how the --program file is written; it does not apply without --program"
+                .into(),
+        );
+    }
     let path = args.policy.clone().unwrap_or_else(default_policy);
     let loaded = load_policy(&path, &args.policy_args)?;
     let arches = loaded.policy.arches.clone();
+    let prog_name = match &args.program {
+        Some(p) => crate::io::shown(p).to_string(),
+        None => format!("the program compiled from {}", loaded.name),
+    };
     let prog = match &args.program {
         Some(p) => load_program(p, args.input)?,
         None => {
-            let c = compile_with(&loaded, args.layout)?;
+            let c = compile_with(&loaded, args.layout.unwrap_or_default())?;
             println!(
                 "compiled {path}: {} instructions ({} layout)",
                 c.program.len(),
@@ -73,7 +94,7 @@ pub fn run(args: Args) -> Result<ExitCode, DynError> {
 
     // 1. The kernel's checks.
     if let Err(e) = verify(&prog, Mode::Seccomp) {
-        println!("verifier: REJECTED: {e}");
+        println!("verifier: REJECTED: {prog_name}: {e}");
         return Ok(ExitCode::from(1));
     }
     println!("verifier: ok ({} instructions)", prog.len());
@@ -92,7 +113,8 @@ pub fn run(args: Args) -> Result<ExitCode, DynError> {
     }
 
     // 3. The policy's tests.
-    ok &= run_tests(&loaded.policy, &loaded.resolved, &prog)?;
+    ok &= run_tests(&loaded.policy, &loaded.resolved, &prog)
+        .map_err(|e| format!("{prog_name}: {e}"))?;
 
     // 4. Lints.
     let lints = lints(&loaded, &prog, args.program.is_some());
@@ -104,7 +126,7 @@ pub fn run(args: Args) -> Result<ExitCode, DynError> {
     }
 
     // 5. Metrics.
-    metrics(&loaded.resolved, &prog, &arches)?;
+    metrics(&loaded.resolved, &prog, &arches).map_err(|e| format!("{prog_name}: {e}"))?;
 
     Ok(if ok {
         ExitCode::SUCCESS

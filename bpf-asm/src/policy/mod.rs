@@ -14,6 +14,7 @@ use core::fmt;
 use crate::seccomp::{Arch, Flags};
 
 pub mod action;
+pub mod build;
 pub mod compile;
 pub mod eval;
 #[cfg(feature = "policy-files")]

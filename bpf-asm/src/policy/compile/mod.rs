@@ -34,7 +34,10 @@ mod emit;
 mod ir;
 mod layout;
 mod lower;
+mod profile;
 mod simplify;
+
+pub use profile::{ProfileError, ProfileErrorKind};
 
 use ir::{Dag, NodeId, FULL};
 
@@ -93,6 +96,7 @@ impl fmt::Display for Layout {
 
 /// Relative call frequencies, by syscall name (for example counts from
 /// `strace -c`). Syscalls not listed weigh nothing beyond a small floor.
+/// [`Profile::parse`] reads the text form that `--profile` files use.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct Profile {
     /// `(syscall name, relative frequency)`.
