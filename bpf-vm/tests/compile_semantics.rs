@@ -823,8 +823,8 @@ fn split_in_two(p: &Policy) -> (Policy, Policy) {
 /// counterexample the stack model confirms.
 #[test]
 fn compiled_stacks_are_proven_and_mutants_refuted() {
-    use bpf_vm::action::{run_stack, KernelModel};
     use bpf_vm::prove::prove_stack;
+    use bpf_vm::{run_stack, KernelModel};
     let mut refuted = 0;
     let base = testkit::seed(
         "compiled_stacks_are_proven_and_mutants_refuted",

@@ -418,7 +418,7 @@ fn fmt_time(d: Duration) -> String {
 
 /// Loads the profile for our compiler (the architectures of `arches` the
 /// profile names, names libseccomp knows when it is installed).
-fn our_policy(
+pub(crate) fn our_policy(
     path: &Path,
     kernel: (u32, u32),
     arches: &[Arch],
@@ -444,7 +444,7 @@ fn our_policy(
 
 /// The rules runc would add to libseccomp for the OCI/Docker JSON profile
 /// at `path` (Docker's default capabilities, native names).
-fn libseccomp_rules(
+pub(crate) fn libseccomp_rules(
     lib: &Libseccomp,
     path: &Path,
     kernel: (u32, u32),
