@@ -15,6 +15,9 @@
 //! * [`regions`](mod@regions): the prover's regions of arbitrary filter stacks partition the
 //!   input space with the emulator's values, and proofs against simple policies are right.
 //!
+//! * [`profile_text`](mod@profile_text): the frequency-profile parser never
+//!   panics, and what it accepts is written back to the same profile.
+//!
 //! The binaries in `fuzz_targets/` (feature `libfuzzer`, nightly, `cargo
 //! fuzz`) call these functions; on stable, `cargo test -p fuzz` runs them
 //! over the seed files in `seeds/<target>/` and over inputs generated from a
@@ -25,12 +28,14 @@ pub mod asm_text;
 pub mod harness;
 pub mod policy_semantics;
 pub mod policy_text;
+pub mod profile_text;
 pub mod regions;
 pub mod verifier_emulator;
 
 pub use asm_text::asm_text;
 pub use policy_semantics::policy_semantics;
 pub use policy_text::policy_text;
+pub use profile_text::profile_text;
 pub use regions::regions;
 pub use verifier_emulator::verifier_emulator;
 
@@ -38,10 +43,11 @@ pub use verifier_emulator::verifier_emulator;
 pub type Body = fn(&[u8]);
 
 /// The fuzz targets by name, with their bodies.
-pub const TARGETS: [(&str, Body); 5] = [
+pub const TARGETS: [(&str, Body); 6] = [
     ("asm_text", asm_text),
     ("verifier_emulator", verifier_emulator),
     ("policy_semantics", policy_semantics),
     ("policy_text", policy_text),
     ("regions", regions),
+    ("profile_text", profile_text),
 ];

@@ -220,3 +220,28 @@ fn regions_write_seeds() {
     }
     assert_eq!(written, 6);
 }
+
+#[test]
+fn profile_text_seeds() {
+    run_seeds("profile_text", fuzz::profile_text);
+}
+
+#[test]
+fn profile_text_generated() {
+    // Text-like bytes: names, digits, blanks, comments and newlines.
+    let alphabet = b"abcdefgh_0123456789 \t#\n\n\n-x(";
+    let seed = testkit::seed("profile_text_generated", 0x7072_6f66);
+    let mut rng = testkit::Rng::new(seed);
+    for i in 0..3000 {
+        let len = rng.below(120) as usize;
+        let input: Vec<u8> = (0..len)
+            .map(|_| alphabet[rng.below(alphabet.len() as u64) as usize])
+            .collect();
+        fuzz::harness::run_one(
+            &format!("profile_text: generated input {i} of seed {seed:#x}"),
+            &input,
+            fuzz::profile_text,
+        );
+    }
+    run_generated("profile_text", 0x7072_6f67, 2000, 200, fuzz::profile_text);
+}

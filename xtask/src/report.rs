@@ -1,5 +1,5 @@
-//! `--format text|json` for the commands that report a verdict (`layouts`,
-//! `check`; `compile` has `json` among its output formats).
+//! `--format text|json` for the commands that report a verdict (`verify`,
+//! `layouts`, `check`; `compile` has `json` among its output formats).
 //!
 //! In JSON mode standard output holds exactly one JSON document, an object
 //! whose `schema` is [`SCHEMA`] and whose `command` names the command; the

@@ -2,7 +2,8 @@
 //! check it with the kernel's verifier rules, prove it equal to the policy
 //! on every input, run the policy's `[[test]]` expectations, then print
 //! lints and metrics. Exits 0 only when the program verifies, the proof
-//! holds and every test passes.
+//! holds and every test passes. With `--format json` the same findings are
+//! one JSON document (see `report` and the README).
 //!
 //! Without POLICY it verifies the shipped `policies/network-service.toml`.
 
@@ -18,10 +19,11 @@ use bpf_asm::{Arch, SockFilter};
 use bpf_vm::analysis::analyze;
 use bpf_vm::emu::Prepared;
 use bpf_vm::prove::prove;
-use bpf_vm::{seccomp_is_const_allow, verify, Mode, SeccompData};
+use bpf_vm::{verify, Mode, SeccompData};
 
-use crate::compile::{always_allowed, compile_with, load_policy, parse_layout, Loaded, PolicyArgs};
-use crate::io::{load_program, InputFormat};
+use crate::compile::{compile_with, load_policy, parse_layout, Loaded, PolicyArgs};
+use crate::io::{load_program, shown, InputFormat};
+use crate::report::{self, ArchMetrics, ReportFormat};
 use crate::DynError;
 
 /// Flags of the command.
@@ -41,6 +43,9 @@ pub struct Args {
     /// (default auto; not with --program).
     #[arg(long, value_parser = parse_layout)]
     pub layout: Option<Layout>,
+    /// How the findings are printed: text, or one JSON document.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ReportFormat,
 }
 
 /// The shipped policy, relative to the workspace root.
@@ -53,8 +58,8 @@ pub fn default_policy() -> String {
         .into_owned()
 }
 
-/// Runs the command.
-pub fn run(args: Args) -> Result<ExitCode, DynError> {
+/// Refuses flags that would have no effect with the others given.
+fn applicable(args: &Args) -> Result<(), DynError> {
     if args.program.is_some() {
         if let Some(l) = args.layout {
             return Err(format!(
@@ -71,63 +76,54 @@ pub fn run(args: Args) -> Result<ExitCode, DynError> {
                 .into(),
         );
     }
+    Ok(())
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> Result<ExitCode, DynError> {
+    applicable(&args)?;
     let path = args.policy.clone().unwrap_or_else(default_policy);
     let loaded = load_policy(&path, &args.policy_args)?;
-    let arches = loaded.policy.arches.clone();
+    let text = args.format == ReportFormat::Text;
+    let mut doc = report::document("verify");
+    doc.insert("policy".into(), loaded.name.clone().into());
     let prog_name = match &args.program {
-        Some(p) => crate::io::shown(p).to_string(),
+        Some(p) => shown(p).to_string(),
         None => format!("the program compiled from {}", loaded.name),
     };
     let prog = match &args.program {
-        Some(p) => load_program(p, args.input)?,
+        Some(p) => {
+            doc.insert("program".into(), prog_name.clone().into());
+            doc.insert("compiled".into(), serde_json::Value::Null);
+            load_program(p, args.input)?
+        }
         None => {
-            let c = compile_with(&loaded, args.layout.unwrap_or_default())?;
-            println!(
-                "compiled {path}: {} instructions ({} layout)",
-                c.program.len(),
-                c.layout
+            let layout = args.layout.unwrap_or_default();
+            let c = compile_with(&loaded, layout)?;
+            if text {
+                println!(
+                    "compiled {path}: {} instructions ({} layout)",
+                    c.program.len(),
+                    c.layout
+                );
+            }
+            doc.insert("program".into(), serde_json::Value::Null);
+            doc.insert(
+                "compiled".into(),
+                serde_json::json!({
+                    "layout": layout.to_string(),
+                    "chosen": c.layout.to_string(),
+                    "instructions": c.program.len(),
+                }),
             );
             c.program
         }
     };
-    let mut ok = true;
-
-    // 1. The kernel's checks.
-    if let Err(e) = verify(&prog, Mode::Seccomp) {
-        println!("verifier: REJECTED: {prog_name}: {e}");
-        return Ok(ExitCode::from(1));
+    let ok = check_all(&args, &loaded, &prog, &prog_name, &mut doc)?;
+    doc.insert("ok".into(), ok.into());
+    if !text {
+        report::print(doc);
     }
-    println!("verifier: ok ({} instructions)", prog.len());
-
-    // 2. The proof.
-    eprintln!("proving the program equals the policy on every input...");
-    match prove(&prog, &loaded.resolved) {
-        Ok(p) => println!(
-            "proof: ok: the program returns the policy's action for every input ({} program regions, {} pieces checked)",
-            p.regions, p.pieces
-        ),
-        Err(e) => {
-            println!("proof: FAILED: {e}");
-            ok = false;
-        }
-    }
-
-    // 3. The policy's tests.
-    ok &= run_tests(&loaded.policy, &loaded.resolved, &prog)
-        .map_err(|e| format!("{prog_name}: {e}"))?;
-
-    // 4. Lints.
-    let lints = lints(&loaded, &prog, args.program.is_some());
-    if lints.is_empty() {
-        println!("lints: none");
-    }
-    for l in &lints {
-        println!("warning: {l}");
-    }
-
-    // 5. Metrics.
-    metrics(&loaded.resolved, &prog, &arches).map_err(|e| format!("{prog_name}: {e}"))?;
-
     Ok(if ok {
         ExitCode::SUCCESS
     } else {
@@ -135,22 +131,206 @@ pub fn run(args: Args) -> Result<ExitCode, DynError> {
     })
 }
 
-fn run_tests(policy: &Policy, resolved: &Resolved, prog: &[SockFilter]) -> Result<bool, DynError> {
+/// Verifies, proves, tests, lints and measures `prog`, printing each
+/// finding in text mode and recording it in `doc`; whether all hold.
+fn check_all(
+    args: &Args,
+    loaded: &Loaded,
+    prog: &[SockFilter],
+    prog_name: &str,
+    doc: &mut serde_json::Map<String, serde_json::Value>,
+) -> Result<bool, DynError> {
+    let text = args.format == ReportFormat::Text;
+    let mut ok = true;
+
+    // 1. The kernel's checks.
+    if let Err(e) = verify(prog, Mode::Seccomp) {
+        if text {
+            println!("verifier: REJECTED: {prog_name}: {e}");
+        }
+        doc.insert(
+            "verifier".into(),
+            serde_json::json!({
+                "accepted": false,
+                "instructions": prog.len(),
+                "error": {
+                    "index": e.index,
+                    "rule": format!("{:?}", e.rule),
+                    "message": e.rule.to_string(),
+                    "errno": e.errno.name(),
+                },
+            }),
+        );
+        for key in ["proof", "tests", "lints", "metrics"] {
+            doc.insert(key.into(), serde_json::Value::Null);
+        }
+        return Ok(false);
+    }
+    if text {
+        println!("verifier: ok ({} instructions)", prog.len());
+    }
+    doc.insert(
+        "verifier".into(),
+        serde_json::json!({"accepted": true, "instructions": prog.len(), "error": null}),
+    );
+
+    // 2. The proof.
+    eprintln!("proving the program equals the policy on every input...");
+    let proof = match prove(prog, &loaded.resolved) {
+        Ok(p) => {
+            if text {
+                println!(
+                    "proof: ok: the program returns the policy's action for every input ({} program regions, {} pieces checked)",
+                    p.regions, p.pieces
+                );
+            }
+            serde_json::json!({"ok": true, "error": null, "regions": p.regions, "pieces": p.pieces})
+        }
+        Err(e) => {
+            if text {
+                println!("proof: FAILED: {e}");
+            }
+            ok = false;
+            serde_json::json!({"ok": false, "error": e.to_string()})
+        }
+    };
+    doc.insert("proof".into(), proof);
+
+    // 3. The policy's tests.
+    let results = run_tests(&loaded.policy, &loaded.resolved, prog)
+        .map_err(|e| format!("{prog_name}: {e}"))?;
+    let failed = results.iter().filter(|r| r.failure.is_some()).count();
+    if text {
+        for r in &results {
+            if let Some(why) = &r.failure {
+                println!("test {}: FAILED: {why}", r.origin);
+            }
+        }
+        println!("tests: {} passed, {failed} failed", results.len() - failed);
+    }
+    let shown_results: Vec<serde_json::Value> = results.iter().map(TestResult::json).collect();
+    doc.insert(
+        "tests".into(),
+        serde_json::json!({
+            "passed": results.len() - failed,
+            "failed": failed,
+            "results": shown_results,
+        }),
+    );
+    ok &= failed == 0;
+
+    // 4. Lints.
+    let lints = lints(loaded, prog, args.program.is_some());
+    if text {
+        if lints.is_empty() {
+            println!("lints: none");
+        }
+        for l in &lints {
+            println!("warning: {l}");
+        }
+    }
+    let shown_lints: Vec<serde_json::Value> = lints
+        .iter()
+        .map(|l| {
+            serde_json::json!({
+                "kind": null,
+                "severity": "warning",
+                "location": null,
+                "message": l,
+            })
+        })
+        .collect();
+    doc.insert("lints".into(), shown_lints.into());
+
+    // 5. Metrics.
+    if text {
+        println!("metrics: program length {} instructions", prog.len());
+    }
+    let mut per_arch = Vec::new();
+    for &arch in &loaded.policy.arches {
+        eprintln!("analysing {}...", arch.name());
+        let a = analyze(prog, arch, []).map_err(|e| format!("{prog_name}: {e}"))?;
+        let m = ArchMetrics::new(&loaded.resolved, prog, &a);
+        if text {
+            let s = &m.summary;
+            println!(
+                "metrics: {}: instructions executed over its {} syscalls: mean {:.2} (fewest-path mean {:.2}), max {}{}; kernel cache covers {}/{} unconditionally allowed syscalls",
+                arch.name(),
+                s.count,
+                s.mean_max,
+                s.mean_min,
+                s.max,
+                if s.exact { "" } else { " (bounds)" },
+                m.cached,
+                m.always_allowed
+            );
+        }
+        per_arch.push(m.json());
+    }
+    doc.insert(
+        "metrics".into(),
+        serde_json::json!({"instructions": prog.len(), "arches": per_arch}),
+    );
+    Ok(ok)
+}
+
+/// One `[[test]]` run on the program.
+struct TestResult {
+    origin: String,
+    arch: Arch,
+    syscall: String,
+    nr: Option<u32>,
+    args: Vec<u64>,
+    expected: Action,
+    returned: Option<u32>,
+    policy_says: Option<Action>,
+    /// Why it failed, in words; `None` when it passed.
+    failure: Option<String>,
+}
+
+impl TestResult {
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "origin": self.origin,
+            "arch": self.arch.name(),
+            "syscall": self.syscall,
+            "nr": self.nr,
+            "args": self.args,
+            "expected": self.expected.to_string(),
+            "returned": self.returned,
+            "policy_says": self.policy_says.map(|a| a.to_string()),
+            "passed": self.failure.is_none(),
+            "failure": self.failure,
+        })
+    }
+}
+
+fn run_tests(
+    policy: &Policy,
+    resolved: &Resolved,
+    prog: &[SockFilter],
+) -> Result<Vec<TestResult>, DynError> {
     let prepared = Prepared::new(prog)?;
-    let mut failed = 0;
+    let mut out = Vec::with_capacity(policy.tests.len());
     for t in &policy.tests {
         let arch = t
             .arch
             .or_else(|| policy.arches.first().copied())
             .unwrap_or(Arch::X86_64);
-        let Some(nr) = test_syscall_nr(arch, &t.syscall) else {
-            println!(
-                "test {}: FAILED: no syscall `{}` on {}",
-                t.origin,
-                t.syscall,
-                arch.name()
-            );
-            failed += 1;
+        let mut r = TestResult {
+            origin: t.origin.clone(),
+            arch,
+            syscall: t.syscall.clone(),
+            nr: test_syscall_nr(arch, &t.syscall),
+            args: t.args.clone(),
+            expected: t.expect,
+            returned: None,
+            policy_says: None,
+            failure: None,
+        };
+        let Some(nr) = r.nr else {
+            r.failure = Some(format!("no syscall `{}` on {}", t.syscall, arch.name()));
+            out.push(r);
             continue;
         };
         let mut args = [0u64; 6];
@@ -160,24 +340,21 @@ fn run_tests(policy: &Policy, resolved: &Resolved, prog: &[SockFilter]) -> Resul
         let data = SeccompData::for_arch(arch, nr as i32).with_args(args);
         let ret = prepared.run(&data, arch.endian()).ret;
         let policy_says = evaluate(resolved, arch.audit_arch(), nr, &args);
+        r.returned = Some(ret);
+        r.policy_says = Some(policy_says);
         if ret != t.expect.to_ret() {
             let got = Action::from_ret(ret).map_or(format!("{ret:#x}"), |a| a.to_string());
-            println!(
-                "test {}: FAILED: {}:{}{:?} expected {}, the program returns {got} (the policy says {policy_says})",
-                t.origin,
+            r.failure = Some(format!(
+                "{}:{}{:?} expected {}, the program returns {got} (the policy says {policy_says})",
                 arch.name(),
                 t.syscall,
                 t.args,
                 t.expect
-            );
-            failed += 1;
+            ));
         }
+        out.push(r);
     }
-    println!(
-        "tests: {} passed, {failed} failed",
-        policy.tests.len() - failed
-    );
-    Ok(failed == 0)
+    Ok(out)
 }
 
 fn lints(loaded: &Loaded, prog: &[SockFilter], given_program: bool) -> Vec<String> {
@@ -266,33 +443,4 @@ fn lints(loaded: &Loaded, prog: &[SockFilter], given_program: bool) -> Vec<Strin
         }
     }
     out
-}
-
-fn metrics(resolved: &Resolved, prog: &[SockFilter], arches: &[Arch]) -> Result<(), DynError> {
-    println!("metrics: program length {} instructions", prog.len());
-    for &arch in arches {
-        eprintln!("analysing {}...", arch.name());
-        let a = analyze(prog, arch, [])?;
-        let s = a.summary();
-        let allowed: Vec<u32> = arch
-            .syscalls()
-            .map(|(nr, _)| nr)
-            .filter(|&nr| always_allowed(resolved, arch, nr))
-            .collect();
-        let cached = allowed
-            .iter()
-            .filter(|&&nr| seccomp_is_const_allow(prog, nr, arch.audit_arch()))
-            .count();
-        println!(
-            "metrics: {}: instructions executed over its {} syscalls: mean {:.2} (fewest-path mean {:.2}), max {}{}; kernel cache covers {cached}/{} unconditionally allowed syscalls",
-            arch.name(),
-            s.count,
-            s.mean_max,
-            s.mean_min,
-            s.max,
-            if s.exact { "" } else { " (bounds)" },
-            allowed.len()
-        );
-    }
-    Ok(())
 }

@@ -171,6 +171,22 @@ fn missing_empty_and_garbage_programs_are_errors_naming_the_file() {
         run_with(cmd, &bad_text, &format!("{bad_text}:2:"));
     }
     assert_error(&["asm", &file("empty-src.s", b"\n")], "has no instructions");
+    // Files named by options are named in their errors too.
+    let prog = file("ok.s", b"ret ALLOW\n");
+    assert_error(&["emu", &prog, "--cases", &missing], &missing);
+    let bad_cases = file("bad-cases.txt", b"x86_64 0 0 0 0 0 0 0 0\nx86_64 read\n");
+    assert_error(
+        &["emu", &prog, "--cases", &bad_cases],
+        &format!("{bad_cases}:2:"),
+    );
+    assert_error(
+        &["check", &prog, "--cache", "x86_64", "--stack", &missing],
+        &missing,
+    );
+    assert_error(
+        &["check", &prog, "--cache", "x86_64", "--stack", &empty_raw],
+        &empty_raw,
+    );
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! `--format json` against the text output of the same run: the documents
 //! parse (serde_json), carry the schema, and say what the text says, over
-//! generated programs and the shipped policies.
+//! generated programs, the shipped policies and policies made to fail.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -244,4 +244,178 @@ fn compile_json_holds_the_program_compile_writes() {
     assert!(r.status.success());
     let doc: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     assert_eq!(doc["command"], "compile");
+}
+
+/// Runs `verify` in both formats on the same input; returns (text stdout,
+/// exit code, document).
+fn verify_both(args: &[&str]) -> (String, Option<i32>, Value) {
+    let text = xtask(&[&["verify"], args].concat());
+    let doc = json(&xtask(&[&["verify"], args, &["--format", "json"]].concat()));
+    assert_eq!(doc["command"], "verify");
+    (stdout(&text), text.status.code(), doc)
+}
+
+fn check_verify_agrees(args: &[&str]) {
+    let (text, code, doc) = verify_both(args);
+    let what = format!("{args:?}\n{text}\n{doc}");
+    assert_eq!(doc["ok"], code == Some(0), "{what}");
+    let mut lines = text.lines().peekable();
+    if let Some(c) = doc["compiled"].as_object() {
+        let l = lines.next().unwrap();
+        assert!(l.starts_with("compiled "), "{what}");
+        assert!(
+            l.ends_with(&format!(
+                ": {} instructions ({} layout)",
+                c["instructions"],
+                c["chosen"].as_str().unwrap()
+            )),
+            "{what}"
+        );
+    }
+    let v = &doc["verifier"];
+    if v["accepted"] == false {
+        let l = lines.next().unwrap();
+        assert!(l.starts_with("verifier: REJECTED: "), "{what}");
+        assert!(
+            l.ends_with(&format!(
+                "{} (kernel: {})",
+                v["error"]["message"].as_str().unwrap(),
+                v["error"]["errno"].as_str().unwrap()
+            )),
+            "{what}"
+        );
+        assert!(doc["proof"].is_null() && doc["tests"].is_null(), "{what}");
+        return;
+    }
+    assert_eq!(
+        lines.next().unwrap(),
+        format!("verifier: ok ({} instructions)", v["instructions"]),
+        "{what}"
+    );
+    let p = &doc["proof"];
+    let l = lines.next().unwrap();
+    if p["ok"] == true {
+        assert!(
+            l.ends_with(&format!(
+                "({} program regions, {} pieces checked)",
+                p["regions"], p["pieces"]
+            )),
+            "{what}"
+        );
+    } else {
+        assert_eq!(
+            l,
+            format!("proof: FAILED: {}", p["error"].as_str().unwrap()),
+            "{what}"
+        );
+    }
+    let t = &doc["tests"];
+    for r in t["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["passed"] == false)
+    {
+        assert_eq!(
+            lines.next().unwrap(),
+            format!(
+                "test {}: FAILED: {}",
+                r["origin"].as_str().unwrap(),
+                r["failure"].as_str().unwrap()
+            ),
+            "{what}"
+        );
+    }
+    assert_eq!(
+        lines.next().unwrap(),
+        format!("tests: {} passed, {} failed", t["passed"], t["failed"]),
+        "{what}"
+    );
+    let lints = doc["lints"].as_array().unwrap();
+    if lints.is_empty() {
+        assert_eq!(lines.next().unwrap(), "lints: none", "{what}");
+    }
+    for l in lints {
+        let at = match l["location"].as_object() {
+            Some(o) => format!(
+                "{}:{}:{}: ",
+                o["file"].as_str().unwrap(),
+                o["line"],
+                o["column"]
+            ),
+            None => String::new(),
+        };
+        assert_eq!(
+            lines.next().unwrap(),
+            format!(
+                "{}: {at}{}",
+                l["severity"].as_str().unwrap(),
+                l["message"].as_str().unwrap()
+            ),
+            "{what}"
+        );
+    }
+    if lines
+        .peek()
+        .is_some_and(|l| l.starts_with("--deny-warnings"))
+    {
+        lines.next();
+    }
+    let m = &doc["metrics"];
+    assert_eq!(
+        lines.next().unwrap(),
+        format!("metrics: program length {} instructions", m["instructions"]),
+        "{what}"
+    );
+    for a in m["arches"].as_array().unwrap() {
+        let l = lines.next().unwrap();
+        assert!(l.starts_with(&format!("metrics: {}: instructions executed over its {} syscalls: mean {:.2} (fewest-path mean {:.2}), max {}", a["arch"].as_str().unwrap(), a["syscalls"], a["mean_executed"].as_f64().unwrap(), a["mean_executed_fewest"].as_f64().unwrap(), a["max_executed"])), "{what}\n{l}");
+        assert!(
+            l.ends_with(&format!(
+                "kernel cache covers {}/{} unconditionally allowed syscalls",
+                a["cache_covered"], a["always_allowed"]
+            )),
+            "{what}\n{l}"
+        );
+    }
+    assert!(lines.next().is_none(), "{what}");
+}
+
+#[test]
+fn verify_json_says_what_the_text_says() {
+    let failing = scratch(
+        "failing.toml",
+        b"default = \"allow\"\narches = [\"x86_64\"]\n[[rule]]\nsyscalls = [\"ptrace\"]\naction = \"kill_thread\"\n\
+          [[test]]\ncall = \"ptrace(0)\"\nexpect = \"allow\"\n[[test]]\ncall = \"read(0)\"\nexpect = \"allow\"\n",
+    );
+    let allow_all = scratch("allow.s", b"ret ALLOW\n");
+    let div = scratch("div.s", b"ld [0]\ndiv #0\nret a\n");
+    let policy = repo("policies/network-service.toml");
+    let embedded = repo("seccomp-install/tests/embedded/policy.toml");
+    let cases: Vec<Vec<&str>> = vec![
+        vec![&policy],
+        vec![&embedded, "--layout", "linear"],
+        vec![&failing],
+        vec![&failing, "--program", &allow_all],
+        vec![&policy, "--program", &div],
+    ];
+    for c in &cases {
+        check_verify_agrees(c);
+    }
+    let (_, code, doc) = verify_both(&[&failing]);
+    assert_eq!((code, &doc["ok"]), (Some(1), &Value::Bool(false)));
+    assert_eq!(doc["tests"]["failed"], 1);
+    assert!(
+        doc["lints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["message"].as_str().unwrap().contains("kill_thread")),
+        "{doc}"
+    );
+    let (_, _, doc) = verify_both(&[&failing, "--program", &allow_all]);
+    assert_eq!(doc["proof"]["ok"], false, "{doc}");
+    assert!(doc["compiled"].is_null() && doc["program"].is_string());
+    let (_, _, doc) = verify_both(&[&policy, "--program", &div]);
+    assert_eq!(doc["verifier"]["error"]["index"], 1, "{doc}");
 }
