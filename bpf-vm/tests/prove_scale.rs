@@ -2,8 +2,9 @@
 //! `ioctl` rules with `arg1 == K`, `arg2 == M`) against programs built by
 //! hand in three shapes (chains and a search tree, request word first or
 //! value word first), so the result does not depend on the compiler's
-//! layout. Asserted: the proof completes, and the regions and pieces it
-//! checks grow linearly with N (deterministic counts, never timings);
+//! layout. Asserted: the proof completes, and the regions, pieces and
+//! rule evaluations it needs grow linearly with N (deterministic counts,
+//! never timings);
 //! a mutated program is refuted by a counterexample the emulator and the
 //! policy's semantics confirm.
 
@@ -51,10 +52,17 @@ fn proof_of_500_and_2000_rules_is_linear() {
             // Every region is one piece, except the few whose number or
             // architecture word spans several of the policy's cases.
             assert!(p.pieces <= p.regions + 16, "{shape:?} {n}: {p:?}");
+            // Each region looks at the rules of its request or value (about
+            // eight), not at all of them.
+            assert!(p.rule_checks <= 8 * n, "{shape:?} {n}: {p:?}");
         }
         assert!(
             large.pieces <= 4 * small.pieces + 64,
             "{shape:?}: {small:?} -> {large:?}"
+        );
+        assert!(
+            large.rule_checks <= small.rule_checks * 5,
+            "{shape:?}: 4x the rules, more than 5x the work: {small:?} -> {large:?}"
         );
     }
 }
@@ -97,4 +105,29 @@ fn mutants_at_scale_are_refuted_with_real_counterexamples() {
         }
     }
     assert!(refuted >= 12, "only {refuted} mutants refuted");
+}
+
+/// Writes the policies and hand-built programs of this file for measuring
+/// `cargo xtask verify --program` at scale (run by hand):
+/// `PROVE_SCALE_DIR=/tmp/scale cargo test -p bpf-vm --test prove_scale -- --ignored write_scale_inputs`
+/// writes `ioctl-N.toml` and `ioctl-N-SHAPE.bpf` (raw) for N = 200, 500,
+/// 2000.
+#[test]
+#[ignore]
+fn write_scale_inputs() {
+    let dir = std::path::PathBuf::from(std::env::var("PROVE_SCALE_DIR").expect("PROVE_SCALE_DIR"));
+    std::fs::create_dir_all(&dir).expect("output directory");
+    for n in [200, 500, 2000] {
+        let rules = ioctl_rules(n, 0x10c7_0000 + n as u64);
+        std::fs::write(
+            dir.join(format!("ioctl-{n}.toml")),
+            ioctl_policy_toml(&rules),
+        )
+        .unwrap();
+        for (shape, name) in SHAPES.iter().zip(["chain", "tree", "value-first"]) {
+            let prog = ioctl_program(&rules, *shape);
+            let raw = bpf_asm::encode::to_raw(&prog);
+            std::fs::write(dir.join(format!("ioctl-{n}-{name}.bpf")), raw).unwrap();
+        }
+    }
 }

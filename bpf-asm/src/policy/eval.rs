@@ -126,6 +126,10 @@ pub fn dispatch(policy: &Resolved, audit_arch: u32, nr: u32) -> Dispatch<'_> {
 /// architecture the policy does not cover the result is `[0]`. Every part of
 /// the semantics that treats unnamed numbers differently (the x32 bit, the
 /// ENOSYS modes) adds its boundaries here.
+///
+/// The prover also relies on this: a call that no rule matches gets a
+/// decision that depends on its architecture and number only, never on its
+/// arguments.
 pub fn number_cuts(policy: &Resolved, audit_arch: u32) -> Vec<u32> {
     let mut cuts = vec![0];
     if policy.arch(audit_arch).is_none() {

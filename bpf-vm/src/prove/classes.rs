@@ -547,6 +547,33 @@ impl WordSet {
     /// when it is `t` on all of them, `None` when it holds on some and not
     /// on others.
     pub fn decide(&self, atom: Atom) -> Result<Option<bool>, TooComplex> {
+        let (group, lo, hi) = match shape(atom) {
+            Shape::Const(t) => return Ok(Some(t)),
+            Shape::Range { group, lo, hi } => (group, lo, hi),
+        };
+        if self
+            .groups
+            .iter()
+            .all(|g| g.mask == group || g.mask & group == 0)
+        {
+            // No other group shares a bit with the atom's: the members'
+            // packed values in its group are exactly the group's ranges.
+            return Ok(match self.groups.iter().find(|g| g.mask == group) {
+                // The whole domain, and the atom's range is neither empty
+                // nor everything.
+                None => None,
+                Some(g) => {
+                    let r = &g.ranges;
+                    if r[0].0 >= lo && r[r.len() - 1].1 <= hi {
+                        Some(true)
+                    } else if first_in(r, lo, hi).is_none() {
+                        Some(false)
+                    } else {
+                        None
+                    }
+                }
+            });
+        }
         let t = atom.holds(self.witness);
         Ok(self.restrict(atom.is(!t))?.is_none().then_some(t))
     }

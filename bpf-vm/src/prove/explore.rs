@@ -545,10 +545,16 @@ impl Explorer {
                                     filter: at(p.filter),
                                     pc: p.pc,
                                 };
-                                let (yes, no) =
-                                    p.space.words[wi].split(atom).map_err(too_complex)?;
-                                match (yes, no) {
-                                    (Some(y), Some(n)) => {
+                                match p.space.words[wi].decide(atom).map_err(too_complex)? {
+                                    Some(true) => p.pc = jt,
+                                    Some(false) => p.pc = jf,
+                                    None => {
+                                        let (yes, no) =
+                                            p.space.words[wi].split(atom).map_err(too_complex)?;
+                                        // Both sides are non-empty: the atom is undecided.
+                                        let (Some(y), Some(n)) = (yes, no) else {
+                                            break false;
+                                        };
                                         stats.splits += 1;
                                         let mut other = p.clone();
                                         other.space.words[wi] = n;
@@ -557,10 +563,6 @@ impl Explorer {
                                         p.space.words[wi] = y;
                                         p.pc = jt;
                                     }
-                                    (Some(_), None) => p.pc = jt,
-                                    (None, Some(_)) => p.pc = jf,
-                                    // A word set is never empty.
-                                    (None, None) => break false,
                                 }
                             }
                         }

@@ -37,13 +37,21 @@
 //!    or *undecided*. The first rule that is not *never* decides if it is
 //!    *always*; if it is undecided, the piece is split by one undecided
 //!    literal of it and both halves continue from that rule. A piece where
-//!    every rule is *never* gets the default.
+//!    every rule is *never* gets what the policy gives an unmatched call of
+//!    that number (the default, or `errno(ENOSYS)` under an ENOSYS mode),
+//!    which depends on the architecture and number only.
 //! 3. **Check.** Each final piece has one decision for all its inputs; the
 //!    program's value on the region is compared with it. One input of the
-//!    piece (its witness) is also run through the emulator and through
-//!    [`decide`] as a cross-check of both
-//!    models; a disagreement there is reported as
-//!    [`CannotProve::Inconsistent`], never ignored.
+//!    piece (its witness) is also run through the emulator, and its
+//!    decision is cross-checked against the policy's semantics: by
+//!    [`decide`] for every piece, except that for a syscall with more than
+//!    [`FULL_CHECK_RULES`] rules (where `decide` scans the whole chain) only
+//!    a logarithmic sample of its pieces gets `decide` and the others get
+//!    the deciding rule's conditions checked with
+//!    [`condition_holds`], so the
+//!    cross-check stays linear. A disagreement is reported as
+//!    [`CannotProve::Inconsistent`], never ignored. The cross-checks guard
+//!    the two models; the proof itself rests on the exact reasoning above.
 //!
 //! # Why this is complete
 //!
@@ -90,9 +98,11 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::ops::ControlFlow;
 
-use bpf_asm::policy::eval::{decide, dispatch, number_cuts, Decision, Dispatch, Reason};
+use bpf_asm::policy::eval::{
+    condition_holds, decide, dispatch, number_cuts, Decision, Dispatch, Reason,
+};
 use bpf_asm::policy::resolve::{ArchRules, Resolved};
-use bpf_asm::policy::Action;
+use bpf_asm::policy::{Action, Condition};
 use bpf_asm::seccomp::__AUDIT_ARCH_LE;
 use bpf_asm::{Arch, Endian, JmpOp, SockFilter};
 
@@ -115,6 +125,10 @@ use atoms::{condition, Formula, Tri};
 /// Most pieces one proof checks before giving up.
 pub const MAX_PIECES: usize = 1 << 24;
 
+/// Syscalls with at most this many rules have every piece cross-checked
+/// with `decide` (see the module docs).
+pub const FULL_CHECK_RULES: usize = 64;
+
 /// What a successful proof covered.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub struct Proof {
@@ -127,6 +141,11 @@ pub struct Proof {
     /// was checked, and one input of each run through the emulator and the
     /// policy's semantics.
     pub pieces: usize,
+    /// Rules evaluated on pieces (each decided *always*, *never* or
+    /// *undecided* there): the work of the policy check, deterministic.
+    /// Rules that pin a word to a value the piece's word cannot take are
+    /// skipped by lookup and not counted.
+    pub rule_checks: usize,
 }
 
 /// An input on which the program and the policy disagree.
@@ -404,6 +423,10 @@ impl<'a> ArchModel<'a> {
 /// index from pinned word values to rules.
 struct Chain {
     rules: Vec<ChainRule>,
+    /// What a call of the number gets when no rule matches, once known.
+    unmatched: Option<Decision>,
+    /// Pieces of this chain checked so far.
+    checked: usize,
     /// Per word: `(value, position)` for each rule that pins the word to
     /// `value`, sorted.
     pinned: [Vec<(u32, u32)>; SECCOMP_DATA_WORDS],
@@ -415,6 +438,7 @@ struct ChainRule {
     /// Position in the policy's rules.
     index: usize,
     action: Action,
+    conditions: Vec<Condition>,
     /// The conjunction of the rule's conditions.
     formula: Formula,
 }
@@ -427,6 +451,7 @@ impl Chain {
             .map(|r| ChainRule {
                 index: r.index,
                 action: r.action,
+                conditions: r.conditions.clone(),
                 formula: Formula::all(r.conditions.iter().map(|c| condition(c, arch)).collect()),
             })
             .collect();
@@ -456,6 +481,8 @@ impl Chain {
         }
         Chain {
             rules: chain,
+            unmatched: None,
+            checked: 0,
             pinned,
             unpinned,
         }
@@ -568,10 +595,13 @@ impl Checker<'_> {
             let nr = s.nr().witness();
             let d = match dispatch(self.ctx.resolved, self.arches[i].audit, nr) {
                 Dispatch::Decided(d) => d,
-                Dispatch::Rules(r) if r.rules_for(nr).next().is_none() => Decision {
-                    action: self.ctx.resolved.default,
-                    reason: Reason::Default,
-                },
+                // No rule names the number: what an unmatched call gets,
+                // which depends on the architecture and number only.
+                Dispatch::Rules(r) if r.rules_for(nr).next().is_none() => {
+                    let w = s.witness();
+                    let args = data_from_words(&w, endian_of(w[ARCH_WORD])).args;
+                    unmatched(self.ctx.resolved, w[ARCH_WORD], nr, &args)?
+                }
                 Dispatch::Rules(_) => {
                     return Err(inconsistent(format!(
                         "number {nr:#x} is named by a rule but was not in the named list"
@@ -603,23 +633,22 @@ impl Checker<'_> {
             .entry(nr)
             .or_insert_with(|| Chain::new(rules, nr));
         let cands = chain.candidates(&space);
-        let default = Decision {
-            action: self.ctx.resolved.default,
-            reason: Reason::Default,
-        };
         let mut work: Vec<(Space, usize)> = Vec::new();
         work.push((space, 0));
+        let arch = model.rules.arch;
         while let Some((s, start)) = work.pop() {
-            let mut outcome = Some(default);
+            let mut outcome = Some((None, None));
             for (ci, &pos) in cands.iter().enumerate().skip(start) {
                 let rule = &chain.rules[pos as usize];
+                self.ctx.proof.rule_checks += 1;
                 match rule.formula.decide(&s)? {
                     Tri::No => continue,
                     Tri::Yes => {
-                        outcome = Some(Decision {
+                        let d = Decision {
                             action: rule.action,
                             reason: Reason::Rule(rule.index),
-                        });
+                        };
+                        outcome = Some((Some(d), Some(pos as usize)));
                     }
                     Tri::Split(w, atom) => {
                         let (yes, no) = s.words[usize::from(w)].split(atom)?;
@@ -633,17 +662,66 @@ impl Checker<'_> {
                 }
                 break;
             }
-            if let Some(d) = outcome {
-                self.ctx.piece(&s, d, region)?;
+            if let Some((d, pos)) = outcome {
+                let d = match d {
+                    Some(d) => d,
+                    // No rule matches anywhere on the piece: what an
+                    // unmatched call of this number gets (the same for all
+                    // of them), found once per chain.
+                    None => match chain.unmatched {
+                        Some(d) => d,
+                        None => {
+                            let w = s.witness();
+                            let args = data_from_words(&w, endian_of(audit)).args;
+                            let d = unmatched(self.ctx.resolved, audit, nr, &args)?;
+                            chain.unmatched = Some(d);
+                            d
+                        }
+                    },
+                };
+                chain.checked += 1;
+                let n = chain.checked;
+                let check =
+                    if chain.rules.len() <= FULL_CHECK_RULES || n <= 32 || n.is_power_of_two() {
+                        PolicyCheck::Decide
+                    } else {
+                        match pos {
+                            Some(p) => PolicyCheck::Conditions(&chain.rules[p].conditions, arch),
+                            None => PolicyCheck::None,
+                        }
+                    };
+                self.ctx.piece_checked(&s, d, region, check)?;
             }
         }
         Ok(())
     }
 }
 
+/// How the decision of a piece is cross-checked against the policy's
+/// semantics (see the module docs).
+enum PolicyCheck<'c> {
+    /// `decide` on the witness gives the same decision.
+    Decide,
+    /// The deciding rule's conditions hold on the witness.
+    Conditions(&'c [Condition], Arch),
+    /// The default of a long chain, outside the sample.
+    None,
+}
+
 impl Ctx<'_> {
     /// Checks a piece of `region` on which the policy decides `want`.
     fn piece(&mut self, space: &Space, want: Decision, region: &Region) -> Result<(), ProveError> {
+        self.piece_checked(space, want, region, PolicyCheck::Decide)
+    }
+
+    /// [`Ctx::piece`] with the given policy cross-check.
+    fn piece_checked(
+        &mut self,
+        space: &Space,
+        want: Decision,
+        region: &Region,
+        check: PolicyCheck<'_>,
+    ) -> Result<(), ProveError> {
         self.proof.pieces += 1;
         if self.proof.pieces > MAX_PIECES {
             return Err(ProveError::CannotProve(CannotProve::TooManyPieces));
@@ -662,12 +740,25 @@ impl Ctx<'_> {
                 region.ret
             )));
         }
-        let policy = decide(self.resolved, audit, nr, &data.args);
-        if policy != want {
-            return Err(inconsistent(format!(
-                "the policy model predicted {want:?} but decide gives {policy:?} for arch {audit:#x} nr {nr:#x} args {:#x?}",
-                data.args
-            )));
+        match check {
+            PolicyCheck::Decide => {
+                let policy = decide(self.resolved, audit, nr, &data.args);
+                if policy != want {
+                    return Err(inconsistent(format!(
+                        "the policy model predicted {want:?} but decide gives {policy:?} for arch {audit:#x} nr {nr:#x} args {:#x?}",
+                        data.args
+                    )));
+                }
+            }
+            PolicyCheck::Conditions(conds, arch) => {
+                if let Some(c) = conds.iter().find(|c| !condition_holds(c, arch, &data.args)) {
+                    return Err(inconsistent(format!(
+                        "the policy model predicted {want:?} but its condition {c:?} does not hold for arch {audit:#x} nr {nr:#x} args {:#x?}",
+                        data.args
+                    )));
+                }
+            }
+            PolicyCheck::None => {}
         }
         if want.action.to_ret() != region.ret {
             return Err(ProveError::Counterexample(Counterexample {
@@ -683,6 +774,25 @@ impl Ctx<'_> {
         }
         Ok(())
     }
+}
+
+/// What the policy gives a call that no rule matches, from `decide` on
+/// one such call: by the semantics ([`bpf_asm::policy::eval`]) it depends
+/// on the architecture and number only, so it holds for every unmatched
+/// call of `(audit, nr)`.
+fn unmatched(
+    resolved: &Resolved,
+    audit: u32,
+    nr: u32,
+    args: &[u64; 6],
+) -> Result<Decision, ProveError> {
+    let d = decide(resolved, audit, nr, args);
+    if let Reason::Rule(i) = d.reason {
+        return Err(inconsistent(format!(
+            "rule {i} matches arch {audit:#x} nr {nr:#x} args {args:#x?}, where the policy model found no rule can"
+        )));
+    }
+    Ok(d)
 }
 
 fn inconsistent(why: String) -> ProveError {
