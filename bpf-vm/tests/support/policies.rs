@@ -1,73 +1,13 @@
-//! The argument-heavy policy of issue 11 (N rules `syscalls = ["ioctl"]`,
-//! `when = ["arg1 == K", "arg2 == M"]`), as data and as policy text, and
-//! programs for it built by hand in several shapes (so that proof tests do
-//! not depend on the compiler's layout).
+//! Programs for the argument-heavy policy of issue 11
+//! ([`testkit::policies::ioctl_rules`]) built by hand in several shapes, so
+//! that proof tests do not depend on the compiler's layout.
 
 use bpf_asm::builder::{ProgramBuilder, Target};
 use bpf_asm::policy::Action;
 use bpf_asm::seccomp::AUDIT_ARCH_X86_64;
 use bpf_asm::{Insn, JmpOp, Size, SockFilter, Src};
 
-use testkit::Rng;
-
-/// One rule: `arg1 == request`, `arg2 == value` → `action`.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct IoctlRule {
-    pub request: u32,
-    pub value: u32,
-    pub action: Action,
-}
-
-/// `n` rules with distinct `(request, value)` pairs: requests look like
-/// `_IOC` numbers, about eight rules per request; values are small; most
-/// actions allow, some refuse or log.
-pub fn ioctl_rules(n: usize, seed: u64) -> Vec<IoctlRule> {
-    let mut rng = Rng::new(seed);
-    let requests: Vec<u32> = (0..n.div_ceil(8).max(1))
-        .map(|_| {
-            let dir = rng.below(4) as u32;
-            let size = rng.below(256) as u32;
-            let ty = rng.below(256) as u32;
-            let nr = rng.below(256) as u32;
-            dir << 30 | size << 16 | ty << 8 | nr
-        })
-        .collect();
-    let mut seen = std::collections::HashSet::new();
-    let mut out = Vec::with_capacity(n);
-    while out.len() < n {
-        let request = requests[rng.below(requests.len() as u64) as usize];
-        let value = rng.below(64) as u32;
-        if !seen.insert((request, value)) {
-            continue;
-        }
-        let action = match rng.below(10) {
-            0 => Action::Errno(13),
-            1 => Action::Log,
-            _ => Action::Allow,
-        };
-        out.push(IoctlRule {
-            request,
-            value,
-            action,
-        });
-    }
-    out
-}
-
-/// The policy text (TOML) of `rules`: x86_64, default `errno(EPERM)`,
-/// other architectures and x32 killed.
-pub fn ioctl_policy_toml(rules: &[IoctlRule]) -> String {
-    let mut s = String::from(
-        "default = \"errno(EPERM)\"\narches = [\"x86_64\"]\nbad_arch = \"kill_process\"\n",
-    );
-    for r in rules {
-        s.push_str(&format!(
-            "\n[[rule]]\nsyscalls = [\"ioctl\"]\nwhen = [\"arg1 == {:#x}\", \"arg2 == {}\"]\naction = \"{}\"\n",
-            r.request, r.value, r.action
-        ));
-    }
-    s
-}
+pub use testkit::policies::{ioctl_policy_toml, ioctl_rules, IoctlRule};
 
 /// How a hand-built program dispatches on the two argument words.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -88,6 +28,13 @@ const ARG1_LO: u32 = 24;
 const ARG1_HI: u32 = 28;
 const ARG2_LO: u32 = 32;
 const ARG2_HI: u32 = 36;
+
+/// The return value of an action written in policy syntax.
+fn ret_of(action: &str) -> u32 {
+    Action::parse(action)
+        .expect("generated actions parse")
+        .to_ret()
+}
 
 /// A program equal to the policy of `rules` (first match wins), in `shape`.
 pub fn ioctl_program(rules: &[IoctlRule], shape: Shape) -> Vec<SockFilter> {
@@ -123,8 +70,8 @@ pub fn ioctl_program(rules: &[IoctlRule], shape: Shape) -> Vec<SockFilter> {
             _ => (r.request, r.value),
         };
         match groups.iter_mut().find(|g| g.0 == outer) {
-            Some(g) => g.1.push((inner, r.action.to_ret())),
-            None => groups.push((outer, vec![(inner, r.action.to_ret())])),
+            Some(g) => g.1.push((inner, ret_of(r.action))),
+            None => groups.push((outer, vec![(inner, ret_of(r.action))])),
         }
     }
     b.push(Insn::LdAbs(Size::W, outer_off));

@@ -8,6 +8,8 @@
 //!   the variables that turn a missing corpus into a failure.
 //! * [`base64_decode`] and [`serde_json`]: the corpus' encodings, decoded by
 //!   maintained crates instead of hand-written readers.
+//! * [`policies`]: generated policies at real sizes (the argument-heavy
+//!   `ioctl` policy of issue 11), as policy text.
 //!
 //! This crate is dev-only (`publish = false`) and depends on no crate of the
 //! workspace, so that every crate, including `bpf-asm` and `bpf-vm` in their
@@ -17,6 +19,7 @@
 #![warn(missing_docs)]
 
 pub mod corpus;
+pub mod policies;
 mod rng;
 
 pub use rng::{seed, Rng, LEGACY_SEED_ENV, SEED_ENV};
