@@ -17,9 +17,10 @@ use bpf_asm::Endian;
 use bpf_vm::emu::Prepared;
 use bpf_vm::prove::{prove, Proof, ProveError};
 use bpf_vm::SeccompData;
-use support::policies::{ioctl_policy_toml, ioctl_program, ioctl_rules, Shape};
+use support::policies::{ioctl_program, Shape};
+use testkit::policies::{ioctl_policy_toml, ioctl_rules, IoctlRule};
 
-fn resolved(n: usize) -> (Vec<support::policies::IoctlRule>, Resolved) {
+fn resolved(n: usize) -> (Vec<IoctlRule>, Resolved) {
     let rules = ioctl_rules(n, 0x10c7_0000 + n as u64);
     let text = ioctl_policy_toml(&rules);
     let policy =

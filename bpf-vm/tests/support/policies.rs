@@ -7,7 +7,7 @@ use bpf_asm::policy::Action;
 use bpf_asm::seccomp::AUDIT_ARCH_X86_64;
 use bpf_asm::{Insn, JmpOp, Size, SockFilter, Src};
 
-pub use testkit::policies::{ioctl_policy_toml, ioctl_rules, IoctlRule};
+use testkit::policies::IoctlRule;
 
 /// How a hand-built program dispatches on the two argument words.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
