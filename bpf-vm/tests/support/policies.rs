@@ -23,6 +23,7 @@ pub enum Shape {
 const IOCTL: u32 = 16;
 const EPERM: u32 = 0x0005_0001;
 const KILL: u32 = 0x8000_0000;
+const ALLOW: u32 = 0x7fff_0000;
 // x86_64 is little-endian: args[1] at 24 (low) / 28 (high), args[2] at 32 / 36.
 const ARG1_LO: u32 = 24;
 const ARG1_HI: u32 = 28;
@@ -38,22 +39,73 @@ fn ret_of(action: &str) -> u32 {
 
 /// A program equal to the policy of `rules` (first match wins), in `shape`.
 pub fn ioctl_program(rules: &[IoctlRule], shape: Shape) -> Vec<SockFilter> {
+    ioctl_filter(rules, shape, None)
+}
+
+/// A stack of `filters` filters (install order) equal to the policy of
+/// `rules`: filter `j` decides the `ioctl` calls whose request lies in its
+/// share of the request numbers (the distinct requests cut into `filters`
+/// ranges) and allows every other call; the first one also decides the
+/// architecture and every other syscall.
+pub fn ioctl_stack(rules: &[IoctlRule], filters: usize) -> Vec<Vec<SockFilter>> {
+    let mut requests: Vec<u32> = rules.iter().map(|r| r.request).collect();
+    requests.sort_unstable();
+    requests.dedup();
+    let per = requests.len().div_ceil(filters.max(1)).max(1);
+    let starts: Vec<u32> = requests.chunks(per).map(|c| c[0]).collect();
+    (0..starts.len())
+        .map(|j| {
+            let lo = if j == 0 { 0 } else { starts[j] };
+            let hi = starts.get(j + 1).map_or(u32::MAX, |&s| s - 1);
+            let mine: Vec<IoctlRule> = rules
+                .iter()
+                .copied()
+                .filter(|r| (lo..=hi).contains(&r.request))
+                .collect();
+            ioctl_filter(&mine, Shape::RequestTree, Some((j == 0, lo, hi)))
+        })
+        .collect()
+}
+
+/// One filter for `rules`; with `share = Some((first, lo, hi))` it decides
+/// only `ioctl` calls whose request is in `lo..=hi` (and, when `first`,
+/// everything that is not `ioctl`) and allows the rest.
+fn ioctl_filter(
+    rules: &[IoctlRule],
+    shape: Shape,
+    share: Option<(bool, u32, u32)>,
+) -> Vec<SockFilter> {
     let mut b = ProgramBuilder::new();
     let (bad, default, ioctl) = (b.new_label(), b.new_label(), b.new_label());
-    let x32 = b.new_label();
+    let (x32, allow) = (b.new_label(), b.new_label());
+    let first = share.is_none_or(|s| s.0);
     b.push(Insn::LdAbs(Size::W, 4));
+    let other_arch = if first { bad } else { allow };
     b.jump(
         JmpOp::Jeq,
         Src::K(AUDIT_ARCH_X86_64),
         Target::Next,
-        bad.into(),
+        other_arch.into(),
     );
     b.push(Insn::LdAbs(Size::W, 0));
-    b.jump(JmpOp::Jeq, Src::K(IOCTL), ioctl.into(), Target::Next);
-    b.jump(JmpOp::Jset, Src::K(0x4000_0000), x32.into(), default.into());
-    b.bind(x32);
-    b.jump(JmpOp::Jeq, Src::K(u32::MAX), default.into(), bad.into());
+    if first {
+        b.jump(JmpOp::Jeq, Src::K(IOCTL), ioctl.into(), Target::Next);
+        b.jump(JmpOp::Jset, Src::K(0x4000_0000), x32.into(), default.into());
+        b.bind(x32);
+        b.jump(JmpOp::Jeq, Src::K(u32::MAX), default.into(), bad.into());
+    } else {
+        b.jump(JmpOp::Jeq, Src::K(IOCTL), ioctl.into(), allow.into());
+    }
     b.bind(ioctl);
+    if let Some((_, lo, hi)) = share {
+        b.push(Insn::LdAbs(Size::W, ARG1_LO));
+        if lo > 0 {
+            b.jump(JmpOp::Jge, Src::K(lo), Target::Next, allow.into());
+        }
+        if hi < u32::MAX {
+            b.jump(JmpOp::Jgt, Src::K(hi), allow.into(), Target::Next);
+        }
+    }
     for hi in [ARG1_HI, ARG2_HI] {
         b.push(Insn::LdAbs(Size::W, hi));
         b.jump(JmpOp::Jeq, Src::K(0), Target::Next, default.into());
@@ -107,6 +159,8 @@ pub fn ioctl_program(rules: &[IoctlRule], shape: Shape) -> Vec<SockFilter> {
     b.ret(EPERM);
     b.bind(bad);
     b.ret(KILL);
+    b.bind(allow);
+    b.ret(ALLOW);
     b.finish().expect("the ioctl program fits")
 }
 

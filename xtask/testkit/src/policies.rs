@@ -24,27 +24,48 @@ pub struct IoctlRule {
     pub action: &'static str,
 }
 
+/// How the rules of [`ioctl_rules`] share request numbers and values.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum IoctlMix {
+    /// About eight rules per request number, values in `0..64`: a device
+    /// whose requests take a few flag or mode values.
+    Device,
+    /// Every rule its own request number and a random 32-bit value: no two
+    /// rules share a constant on either argument.
+    Distinct,
+}
+
 /// `n` rules with distinct `(request, value)` pairs, deterministic in
-/// `seed`: about `n / 8` request numbers (`dir << 30 | size << 16 | type <<
-/// 8 | nr`), so each has about eight rules; values in `0..64`.
-pub fn ioctl_rules(n: usize, seed: u64) -> Vec<IoctlRule> {
+/// `seed`; request numbers look like `_IOC` numbers (`dir << 30 | size <<
+/// 16 | type << 8 | nr`), shared and valued as `mix` says.
+pub fn ioctl_rules(n: usize, seed: u64, mix: IoctlMix) -> Vec<IoctlRule> {
     let mut rng = Rng::new(seed);
-    let requests: Vec<u32> = (0..n.div_ceil(8).max(1))
-        .map(|_| {
-            let dir = rng.below(4) as u32;
-            let size = rng.below(256) as u32;
-            let ty = rng.below(256) as u32;
-            let nr = rng.below(256) as u32;
-            dir << 30 | size << 16 | ty << 8 | nr
-        })
-        .collect();
-    // Distinct pairs need enough of them: at most 64 values per request.
-    let n = n.min(requests.iter().collect::<HashSet<_>>().len() * 64);
+    let ioc = |rng: &mut Rng| {
+        let dir = rng.below(4) as u32;
+        let size = rng.below(1 << 14) as u32;
+        let ty = rng.below(256) as u32;
+        let nr = rng.below(256) as u32;
+        dir << 30 | size << 16 | ty << 8 | nr
+    };
+    let pool = match mix {
+        IoctlMix::Device => n.div_ceil(8).max(1),
+        IoctlMix::Distinct => n.max(1),
+    };
+    let mut requests: Vec<u32> = Vec::with_capacity(pool);
+    let mut distinct = HashSet::new();
+    while requests.len() < pool {
+        let r = ioc(&mut rng);
+        if distinct.insert(r) {
+            requests.push(r);
+        }
+    }
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(n);
     while out.len() < n {
-        let request = rng.pick(&requests);
-        let value = rng.below(64) as u32;
+        let (request, value) = match mix {
+            IoctlMix::Device => (rng.pick(&requests), rng.below(64) as u32),
+            IoctlMix::Distinct => (requests[out.len()], rng.next_u32()),
+        };
         if !seen.insert((request, value)) {
             continue;
         }
@@ -83,14 +104,22 @@ mod tests {
 
     #[test]
     fn rules_are_distinct_deterministic_and_sized() {
-        for n in [0, 1, 200, 2000] {
-            let a = ioctl_rules(n, 7);
-            assert_eq!(a.len(), n);
-            assert_eq!(a, ioctl_rules(n, 7));
-            let pairs: HashSet<(u32, u32)> = a.iter().map(|r| (r.request, r.value)).collect();
-            assert_eq!(pairs.len(), n);
+        for mix in [IoctlMix::Device, IoctlMix::Distinct] {
+            for n in [0, 1, 200, 2000] {
+                let a = ioctl_rules(n, 7, mix);
+                assert_eq!(a.len(), n);
+                assert_eq!(a, ioctl_rules(n, 7, mix));
+                let pairs: HashSet<(u32, u32)> = a.iter().map(|r| (r.request, r.value)).collect();
+                assert_eq!(pairs.len(), n);
+                let requests: HashSet<u32> = a.iter().map(|r| r.request).collect();
+                if mix == IoctlMix::Distinct {
+                    assert_eq!(requests.len(), n);
+                } else {
+                    assert!(requests.len() <= n.div_ceil(8).max(1));
+                }
+            }
         }
-        let text = ioctl_policy_toml(&ioctl_rules(3, 1));
+        let text = ioctl_policy_toml(&ioctl_rules(3, 1, IoctlMix::Device));
         assert_eq!(text.matches("[[rule]]").count(), 3);
         assert!(text.starts_with("default = \"errno(EPERM)\""));
     }
