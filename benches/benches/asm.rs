@@ -40,9 +40,7 @@ fn generated(n: usize) -> String {
 /// Named groups of sources; each group is timed as a whole.
 fn sources() -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
-    if let Some(c) = common::corpus() {
-        let text = std::fs::read_to_string(c.join("bpf-asm/examples.json")).expect("examples.json");
-        let json: serde_json::Value = serde_json::from_str(&text).expect("examples.json parses");
+    if let Some(json) = testkit::corpus::json("bpf-asm/examples.json") {
         let examples: Vec<String> = json["examples"]
             .as_array()
             .into_iter()
@@ -50,8 +48,7 @@ fn sources() -> Vec<(String, Vec<String>)> {
             .filter_map(|e| e["source"].as_str().map(String::from))
             .collect();
         out.push(("kernel_examples".to_string(), examples));
-        let list = std::fs::read_to_string(c.join("bpf-asm/all_instructions.txt"))
-            .expect("all_instructions.txt");
+        let list = testkit::corpus::text("bpf-asm/all_instructions.txt").expect("corpus present");
         out.push(("all_instructions".to_string(), vec![list]));
     }
     out.push(("generated_4000".to_string(), vec![generated(4000)]));

@@ -24,18 +24,20 @@
 //! under `valgrind --tool=callgrind` (functions `eval_prepared`, `eval_c`).
 
 mod common;
-mod emulator_peers;
 
 use std::hint::black_box;
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::Instant;
 
 use bpf_asm::policy::compile::{compile, CompileOptions, Layout};
+use bpf_asm::policy::load::oci::DOCKER_DEFAULT_CAPS;
 use bpf_asm::seccomp::X32_SYSCALL_BIT;
 use bpf_asm::{Arch, Endian, SockFilter};
 use bpf_vm::data::SeccompData;
 use bpf_vm::emu::Prepared;
 use criterion::{criterion_group, Criterion, Throughput};
+use peers::docker::{file_rules, Load};
+use peers::{Libseccomp, Names, Target};
 
 #[link(name = "seccomp_c_interp", kind = "static")]
 extern "C" {
@@ -60,17 +62,38 @@ struct CaseSet {
     inputs: Vec<(SeccompData, Endian)>,
 }
 
-fn corpus() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
+/// Builds Docker's x86_64 filter from the profile at `profile` (with
+/// Docker's default capabilities on kernel 6.1, as the other benches load
+/// it; with the x86 and x32 sub-architectures, as Docker's `archMap` asks)
+/// at optimisation level `optimize` (1: linear, 2: binary tree), the way
+/// runc builds it.
+fn docker_filter(
+    lib: &Libseccomp,
+    profile: &Path,
+    optimize: u32,
+) -> Result<Vec<SockFilter>, peers::Error> {
+    let caps: Vec<String> = DOCKER_DEFAULT_CAPS.iter().map(|c| c.to_string()).collect();
+    let load = Load {
+        caps: &caps,
+        kernel: (6, 1),
+        names: Names::Native,
+    };
+    let rules = file_rules(lib, profile, &load)?;
+    lib.build_for(
+        &rules,
+        &Target {
+            arches: &[Arch::X86_64, Arch::X86],
+            x32: true,
+            optimize: Some(optimize),
+        },
+    )
 }
 
 fn libseccomp_sets() -> Vec<CaseSet> {
-    let path = corpus().join("libseccomp-tests/flattened_bpf_sim_vectors.json");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        println!("skipped: corpus not found ({})", path.display());
+    let Some(json) = testkit::corpus::json("libseccomp-tests/flattened_bpf_sim_vectors.json")
+    else {
         return Vec::new();
     };
-    let json: serde_json::Value = serde_json::from_str(&text).expect("corpus JSON parses");
     let mut sets = Vec::new();
     for name in [
         "05-sim-long_jumps",
@@ -82,7 +105,7 @@ fn libseccomp_sets() -> Vec<CaseSet> {
         let Some(b64) = json["programs"][name]["bpf_b64"].as_str() else {
             continue;
         };
-        let raw = common::base64(b64).expect("valid base64");
+        let raw = testkit::base64_decode(b64).expect("valid base64");
         let prog: Vec<SockFilter> = raw
             .chunks_exact(8)
             .map(|c| SockFilter::from_ne_bytes(c.try_into().expect("8 bytes")))
@@ -152,17 +175,16 @@ fn docker_inputs() -> Vec<(SeccompData, Endian)> {
 /// libseccomp builds it (linear and binary tree) and as our compiler does
 /// (layouts `Auto`, `Linear` and `Bintree`).
 fn docker_sets() -> Vec<CaseSet> {
-    let Some(path) = common::docker_path().filter(|p| p.is_file()) else {
-        println!("skipped: corpus not found (Docker profile)");
+    let Some(path) = common::docker_path() else {
         return Vec::new();
     };
     let inputs = docker_inputs();
     let mut sets = Vec::new();
-    match emulator_peers::Libseccomp::open() {
+    match Libseccomp::open() {
         None => println!("skipped: libseccomp not found"),
         Some(lib) => {
             for (level, name) in [(1, "linear"), (2, "tree")] {
-                match emulator_peers::docker_filter(&lib, &path, level) {
+                match docker_filter(&lib, &path, level) {
                     Ok(prog) => sets.push(CaseSet {
                         name: format!("docker-libseccomp-{name}"),
                         prog,

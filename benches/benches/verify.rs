@@ -16,17 +16,16 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 /// The raw programs of `libseccomp-tests/flattened_bpf_sim_vectors.json`.
 fn libseccomp_programs() -> Vec<Vec<SockFilter>> {
-    let Some(c) = common::corpus() else {
+    let Some(json) = testkit::corpus::json("libseccomp-tests/flattened_bpf_sim_vectors.json")
+    else {
         return Vec::new();
     };
-    let path = c.join("libseccomp-tests/flattened_bpf_sim_vectors.json");
-    let text = std::fs::read_to_string(path).expect("flattened_bpf_sim_vectors.json");
-    let json: serde_json::Value = serde_json::from_str(&text).expect("vectors parse");
     json["programs"]
         .as_object()
         .into_iter()
         .flat_map(|o| o.values())
-        .filter_map(|p| p["bpf_b64"].as_str().and_then(common::base64))
+        .filter_map(|p| p["bpf_b64"].as_str())
+        .map(|b| testkit::base64_decode(b).expect("valid base64"))
         .filter_map(|b| bpf_asm::encode::parse_raw(&b).ok())
         .filter(|p| verify(p, Mode::Seccomp).is_ok())
         .collect()

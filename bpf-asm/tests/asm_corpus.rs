@@ -4,92 +4,40 @@
 //! random spellings, the seccomp superset, and `bpf_program!` (compile time)
 //! against `assemble` (run time).
 
-mod common;
-
-use common::Rng;
+use testkit::Rng;
 
 use bpf_asm::encode::{to_c_array, to_comma};
 use bpf_asm::text::{assemble, assemble_into, count_insns, AsmOptions};
 use bpf_asm::{bpf_program, Arch, Endian, SockFilter};
-
-fn corpus_dir() -> Option<std::path::PathBuf> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/bpf-asm");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("skipped: corpus not found");
-        None
-    }
-}
 
 fn asm(src: &str) -> Vec<SockFilter> {
     assemble(src, &AsmOptions::for_arch(Arch::X86_64))
         .unwrap_or_else(|e| panic!("{e}\n--- source:\n{src}"))
 }
 
-// ---------------------------------------------------------------------------
-// A minimal JSON reader for examples.json (only what the file uses).
-
-/// The JSON string value starting at the opening quote `s[0]`; returns the
-/// decoded text and the rest after the closing quote.
-fn json_string(s: &str) -> (String, &str) {
-    assert!(
-        s.starts_with('"'),
-        "expected a JSON string at {:?}",
-        &s[..s.len().min(20)]
-    );
-    let mut out = String::new();
-    let mut chars = s[1..].char_indices();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '"' => return (out, &s[i + 2..]),
-            '\\' => {
-                let (_, e) = chars.next().expect("escape");
-                match e {
-                    'n' => out.push('\n'),
-                    't' => out.push('\t'),
-                    'r' => out.push('\r'),
-                    '"' => out.push('"'),
-                    '\\' => out.push('\\'),
-                    '/' => out.push('/'),
-                    'u' => {
-                        let hex: String = (0..4).map(|_| chars.next().expect("hex").1).collect();
-                        out.push(char::from_u32(u32::from_str_radix(&hex, 16).unwrap()).unwrap());
-                    }
-                    other => panic!("unsupported escape \\{other}"),
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    panic!("unterminated JSON string")
-}
-
-/// Every value of `"key": "..."` in document order.
-fn json_values(doc: &str, key: &str) -> Vec<String> {
-    let pat = format!("\"{key}\":");
-    let mut out = Vec::new();
-    let mut rest = doc;
-    while let Some(i) = rest.find(&pat) {
-        let after = rest[i + pat.len()..].trim_start();
-        if after.starts_with('"') {
-            let (v, r) = json_string(after);
-            out.push(v);
-            rest = r;
-        } else {
-            rest = &rest[i + pat.len()..];
-        }
-    }
-    out
+/// The string field `key` of every example of the corpus' `examples.json`.
+fn example_strings(doc: &testkit::serde_json::Value, key: &str) -> Vec<String> {
+    doc["examples"]
+        .as_array()
+        .expect("examples")
+        .iter()
+        .map(|e| {
+            e[key]
+                .as_str()
+                .unwrap_or_else(|| panic!("{key}"))
+                .to_string()
+        })
+        .collect()
 }
 
 #[test]
 fn kernel_documentation_examples_are_byte_identical() {
-    let Some(dir) = corpus_dir() else { return };
-    let doc = std::fs::read_to_string(dir.join("examples.json")).unwrap();
-    let sources = json_values(&doc, "source");
-    let comma = json_values(&doc, "bpf_asm_output");
-    let c = json_values(&doc, "bpf_asm_c_output");
+    let Some(doc) = testkit::corpus::json("bpf-asm/examples.json") else {
+        return;
+    };
+    let sources = example_strings(&doc, "source");
+    let comma = example_strings(&doc, "bpf_asm_output");
+    let c = example_strings(&doc, "bpf_asm_c_output");
     assert_eq!(sources.len(), 6, "six examples expected");
     assert_eq!(comma.len(), sources.len());
     assert_eq!(c.len(), sources.len());
@@ -108,10 +56,11 @@ fn kernel_documentation_examples_are_byte_identical() {
 
 #[test]
 fn golang_all_instructions_is_byte_identical() {
-    let Some(dir) = corpus_dir() else { return };
-    let src = std::fs::read_to_string(dir.join("all_instructions.txt")).unwrap();
+    let Some(src) = testkit::corpus::text("bpf-asm/all_instructions.txt") else {
+        return;
+    };
     // The .bpf file is the kernel tool's default output (comma format).
-    let want = std::fs::read_to_string(dir.join("all_instructions.bpf")).unwrap();
+    let want = testkit::corpus::text("bpf-asm/all_instructions.bpf").expect("corpus present");
     let prog = asm(&src);
     assert_eq!(to_comma(&prog), want);
     assert_eq!(prog.len(), 57);
@@ -372,7 +321,7 @@ fn sep(r: &mut Rng, required: bool) -> String {
 fn gen_value(r: &mut Rng) -> u32 {
     match r.below(4) {
         0 => r.below(16) as u32,
-        1 => r.next() as u32,
+        1 => r.next_u64() as u32,
         2 => 0xffff_ffff - r.below(3) as u32,
         _ => r.below(300) as u32,
     }
@@ -393,7 +342,7 @@ fn gen_stmt(r: &mut Rng, i: usize, n: usize) -> (String, SockFilter, Option<usiz
             None,
         ),
         1 => {
-            let (m, code) = *r.pick(&[("ld", 0x20u16), ("ldh", 0x28), ("ldb", 0x30)]);
+            let (m, code) = r.pick(&[("ld", 0x20u16), ("ldh", 0x28), ("ldb", 0x30)]);
             (
                 format!(
                     "{}{}[{}{num}{}]",
@@ -408,7 +357,7 @@ fn gen_stmt(r: &mut Rng, i: usize, n: usize) -> (String, SockFilter, Option<usiz
             )
         }
         2 => {
-            let (m, code) = *r.pick(&[("ld", 0x40u16), ("ldh", 0x48), ("ldb", 0x50)]);
+            let (m, code) = r.pick(&[("ld", 0x40u16), ("ldh", 0x48), ("ldb", 0x50)]);
             let x = if r.below(2) == 0 { "x" } else { "%X" };
             let k = r.below(1000) as u32;
             (
@@ -425,7 +374,7 @@ fn gen_stmt(r: &mut Rng, i: usize, n: usize) -> (String, SockFilter, Option<usiz
             )
         }
         3 => {
-            let (m, op) = *r.pick(&[
+            let (m, op) = r.pick(&[
                 ("add", 0x00u16),
                 ("sub", 0x10),
                 ("mul", 0x20),
@@ -454,7 +403,7 @@ fn gen_stmt(r: &mut Rng, i: usize, n: usize) -> (String, SockFilter, Option<usiz
             }
         }
         4 => {
-            let (m, code) = *r.pick(&[("ld", 0x60u16), ("ldx", 0x61), ("st", 0x02), ("stx", 0x03)]);
+            let (m, code) = r.pick(&[("ld", 0x60u16), ("ldx", 0x61), ("st", 0x02), ("stx", 0x03)]);
             let k = r.below(16) as u32;
             (
                 format!("{}{}M{}[{k}]", w(r, m), sep(r, true), sep(r, false)),
@@ -465,7 +414,7 @@ fn gen_stmt(r: &mut Rng, i: usize, n: usize) -> (String, SockFilter, Option<usiz
         }
         5 => {
             // Two-label conditional jump to later instructions (within 255).
-            let (m, op) = *r.pick(&[
+            let (m, op) = r.pick(&[
                 ("jeq", 0x10u16),
                 ("jgt", 0x20),
                 ("jge", 0x30),
@@ -496,7 +445,7 @@ fn gen_stmt(r: &mut Rng, i: usize, n: usize) -> (String, SockFilter, Option<usiz
         }
         6 => {
             // Inverted one-label jumps.
-            let (m, op) = *r.pick(&[
+            let (m, op) = r.pick(&[
                 ("jne", 0x10u16),
                 ("jneq", 0x10),
                 ("jlt", 0x30),
@@ -513,7 +462,7 @@ fn gen_stmt(r: &mut Rng, i: usize, n: usize) -> (String, SockFilter, Option<usiz
         }
         7 => {
             let t = i + 1 + r.below((n - i - 1) as u64) as usize;
-            let m = *r.pick(&["ja", "jmp"]);
+            let m = r.pick(&["ja", "jmp"]);
             (
                 format!("{}{}L{t}", w(r, m), sep(r, true)),
                 SockFilter::stmt(0x05, (t - i - 1) as u32),
@@ -522,7 +471,7 @@ fn gen_stmt(r: &mut Rng, i: usize, n: usize) -> (String, SockFilter, Option<usiz
             )
         }
         _ => {
-            let (m, code) = *r.pick(&[("tax", 0x07u16), ("txa", 0x87), ("neg", 0x84)]);
+            let (m, code) = r.pick(&[("tax", 0x07u16), ("txa", 0x87), ("neg", 0x84)]);
             (w(r, m), SockFilter::stmt(code, 0), None, None)
         }
     }
@@ -530,9 +479,13 @@ fn gen_stmt(r: &mut Rng, i: usize, n: usize) -> (String, SockFilter, Option<usiz
 
 #[test]
 fn generated_programs_in_random_spellings_assemble_as_expected() {
-    for seed in 0..300u64 {
-        let mut r = Rng(seed);
-        let n = 1 + r.below(if seed % 10 == 0 { 600 } else { 40 }) as usize;
+    let base = testkit::seed(
+        "generated_programs_in_random_spellings_assemble_as_expected",
+        0,
+    );
+    for case in 0..300u64 {
+        let mut r = Rng::for_case(base, case);
+        let n = 1 + r.below(if case % 10 == 0 { 600 } else { 40 }) as usize;
         let mut stmts = Vec::new();
         let mut want = Vec::new();
         let mut targets = vec![false; n];
@@ -558,9 +511,9 @@ fn generated_programs_in_random_spellings_assemble_as_expected() {
             }
         }
         let got = assemble(&src, &AsmOptions::DEFAULT)
-            .unwrap_or_else(|e| panic!("seed {seed}: {e}\n{src}"));
-        assert_eq!(got, want, "seed {seed}\n{src}");
-        assert_eq!(count_insns(&src), Ok(n), "seed {seed}");
+            .unwrap_or_else(|e| panic!("case {case}: {e}\n{src}"));
+        assert_eq!(got, want, "case {case}\n{src}");
+        assert_eq!(count_insns(&src), Ok(n), "case {case}");
     }
 }
 
@@ -788,19 +741,27 @@ fn assemble_into_leaves_later_slots_untouched() {
 #[test]
 fn disassembly_of_random_programs_assembles_back_to_the_same_bytes() {
     use bpf_asm::disasm::{disassemble, DisasmOptions};
-    for seed in 0..200u64 {
-        let mut r = Rng(seed ^ 0xd15a);
+    let base = testkit::seed(
+        "disassembly_of_random_programs_assembles_back_to_the_same_bytes",
+        0,
+    );
+    for case in 0..200u64 {
+        let mut r = Rng::for_case(base, case);
         let n = 1 + r.below(60) as usize;
         let prog: Vec<SockFilter> = (0..n)
             .map(|i| {
                 let left = (n - i - 1) as u64;
                 let code = if r.below(3) == 0 {
-                    *r.pick(&bpf_asm::CLASSIC_CODES)
+                    r.pick(&bpf_asm::CLASSIC_CODES)
                 } else {
-                    r.next() as u16
+                    r.next_u64() as u16
                 };
-                let mut f =
-                    SockFilter::jump(code, gen_value(&mut r), r.next() as u8, r.next() as u8);
+                let mut f = SockFilter::jump(
+                    code,
+                    gen_value(&mut r),
+                    r.next_u64() as u8,
+                    r.next_u64() as u8,
+                );
                 if bpf_asm::bpf_class(code) == bpf_asm::BPF_JMP {
                     // Keep jumps inside the program.
                     f.jt = r.below(left.min(255) + 1) as u8;
@@ -814,7 +775,7 @@ fn disassembly_of_random_programs_assembles_back_to_the_same_bytes() {
             .collect();
         let text = disassemble(&prog, &DisasmOptions { annotate: None });
         let back = assemble(&text, &AsmOptions::DEFAULT)
-            .unwrap_or_else(|e| panic!("seed {seed}: {e}\n{text}"));
-        assert_eq!(back, prog, "seed {seed}\n{text}");
+            .unwrap_or_else(|e| panic!("case {case}: {e}\n{text}"));
+        assert_eq!(back, prog, "case {case}\n{text}");
     }
 }

@@ -255,18 +255,7 @@ fn long_names_are_cut_in_messages() {
 // ---------------------------------------------------------------------------
 // No input panics.
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+use testkit::Rng;
 
 const PIECES: &[&str] = &[
     "ld",
@@ -399,23 +388,26 @@ fn check_no_panic(src: &str) {
 
 #[test]
 fn random_inputs_never_panic_and_errors_have_places() {
-    let seed = 0x5eed_1234_u64;
-    let mut r = Rng(seed);
+    let seed = testkit::seed(
+        "random_inputs_never_panic_and_errors_have_places",
+        0x5eed_1234,
+    );
+    let mut r = Rng::new(seed);
     for round in 0..6000 {
         let src = match round % 3 {
             // Random bytes (made UTF-8).
             0 => {
-                let len = r.below(60);
-                let bytes: Vec<u8> = (0..len).map(|_| r.next() as u8).collect();
+                let len = r.index(60);
+                let bytes: Vec<u8> = (0..len).map(|_| r.next_u64() as u8).collect();
                 String::from_utf8_lossy(&bytes).into_owned()
             }
             // Random token soup.
             1 => {
-                let n = r.below(25);
+                let n = r.index(25);
                 let mut s = String::new();
                 for _ in 0..n {
-                    s.push_str(PIECES[r.below(PIECES.len())]);
-                    if r.below(2) == 0 {
+                    s.push_str(PIECES[r.index(PIECES.len())]);
+                    if r.index(2) == 0 {
                         s.push(' ');
                     }
                 }
@@ -423,18 +415,18 @@ fn random_inputs_never_panic_and_errors_have_places() {
             }
             // Mutations of valid programs.
             _ => {
-                let mut s: Vec<u8> = VALID[r.below(VALID.len())].as_bytes().to_vec();
-                for _ in 0..1 + r.below(4) {
-                    let at = r.below(s.len() + 1);
-                    match r.below(3) {
+                let mut s: Vec<u8> = VALID[r.index(VALID.len())].as_bytes().to_vec();
+                for _ in 0..1 + r.index(4) {
+                    let at = r.index(s.len() + 1);
+                    match r.index(3) {
                         0 if at < s.len() => {
                             s.remove(at);
                         }
                         1 => {
-                            let piece = PIECES[r.below(PIECES.len())].as_bytes();
+                            let piece = PIECES[r.index(PIECES.len())].as_bytes();
                             s.splice(at..at, piece.iter().copied());
                         }
-                        _ if at < s.len() => s[at] = r.next() as u8,
+                        _ if at < s.len() => s[at] = r.next_u64() as u8,
                         _ => {}
                     }
                 }

@@ -2,9 +2,7 @@
 //! resolve every branch to the intended instruction, with trampolines only
 //! where a direct branch cannot reach; and every misuse is a located error.
 
-mod common;
-
-use common::Rng;
+use testkit::Rng;
 
 use bpf_asm::builder::{
     Buffer, BuildError, BuildErrorKind, Builder, Fixup, Label, LabelSlot, ProgramBuilder, Target,
@@ -67,9 +65,9 @@ fn random_case(rng: &mut Rng) -> Case {
         match rng.below(5) {
             0 => Insn::Tax,
             1 => Insn::St(rng.below(16) as u32),
-            2 => Insn::Alu(bpf_asm::AluOp::Add, Src::K(rng.next() as u32)),
+            2 => Insn::Alu(bpf_asm::AluOp::Add, Src::K(rng.next_u64() as u32)),
             3 => Insn::LdAbs(bpf_asm::Size::W, 4 * rng.below(16) as u32),
-            _ => Insn::LdImm(rng.next() as u32 & 0x3fff_ffff),
+            _ => Insn::LdImm(rng.next_u64() as u32 & 0x3fff_ffff),
         }
     };
     while pushed < goal && pushed + 2 * jumps < 3800 {
@@ -97,7 +95,7 @@ fn random_case(rng: &mut Rng) -> Case {
             let src = if rng.below(4) == 0 {
                 Src::X
             } else {
-                Src::K(rng.next() as u32)
+                Src::K(rng.next_u64() as u32)
             };
             ops.push(Op::Jump(op, src, jt, jf));
             pushed += 1;
@@ -333,11 +331,12 @@ fn build_slices(case: &Case, insn_cap: usize) -> Result<Vec<SockFilter>, BuildEr
 #[test]
 fn random_programs_resolve_every_jump_to_its_label() {
     let (mut with_tramps, mut total_tramps) = (0, 0);
-    for seed in 0..2500u64 {
-        let mut rng = Rng(seed.wrapping_mul(0x2545_f491_4f6c_dd1d));
+    let base = testkit::seed("random_programs_resolve_every_jump_to_its_label", 0);
+    for i in 0..2500u64 {
+        let mut rng = Rng::for_case(base, i);
         let case = random_case(&mut rng);
         let want = intent(&case);
-        let prog = build_vec(&case).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        let prog = build_vec(&case).unwrap_or_else(|e| panic!("case {i}: {e}"));
         let t = check(&want, &prog).unwrap_or_else(|e| {
             for (i, f) in want.pushed.iter().enumerate().take(20) {
                 eprintln!("pushed {i}: {f:?}");
@@ -345,11 +344,11 @@ fn random_programs_resolve_every_jump_to_its_label() {
             for (i, f) in prog.iter().enumerate().take(20) {
                 eprintln!("out {i}: {f:?}");
             }
-            panic!("seed {seed}: {e}")
+            panic!("case {i}: {e}")
         });
-        assert_eq!(prog.len(), want.pushed.len() + t, "seed {seed}");
-        let slices = build_slices(&case, 4096).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
-        assert_eq!(slices, prog, "seed {seed}: slice and Vec builders differ");
+        assert_eq!(prog.len(), want.pushed.len() + t, "case {i}");
+        let slices = build_slices(&case, 4096).unwrap_or_else(|e| panic!("case {i}: {e}"));
+        assert_eq!(slices, prog, "case {i}: slice and Vec builders differ");
         if t > 0 {
             with_tramps += 1;
             total_tramps += t;
@@ -365,15 +364,16 @@ fn random_programs_resolve_every_jump_to_its_label() {
 
 #[test]
 fn short_programs_need_no_trampolines() {
-    for seed in 0..500u64 {
-        let mut rng = Rng(seed ^ 0x5555);
+    let base = testkit::seed("short_programs_need_no_trampolines", 0);
+    for i in 0..500u64 {
+        let mut rng = Rng::for_case(base, i);
         let case = random_case(&mut rng);
         let want = intent(&case);
         if want.pushed.len() > 256 {
             continue;
         }
         let prog = build_vec(&case).unwrap();
-        assert_eq!(prog.len(), want.pushed.len(), "seed {seed}");
+        assert_eq!(prog.len(), want.pushed.len(), "case {i}");
     }
 }
 

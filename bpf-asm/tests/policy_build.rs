@@ -3,14 +3,12 @@
 //! builder refuses, refused with the rule it is in.
 #![cfg(feature = "policy-files")]
 
-mod common;
-
 use bpf_asm::policy::build::{arg, on, Arg, BuildErrorKind};
 use bpf_asm::policy::load::{load_str, Format, LoadOptions};
 use bpf_asm::policy::resolve::ResolveError;
 use bpf_asm::policy::{Action, CmpOp, Condition, Policy, Rule, Width};
 use bpf_asm::Arch;
-use common::Rng;
+use testkit::Rng;
 
 const NAMES: [&str; 8] = [
     "read", "write", "openat", "close", "mmap", "futex", "socket", "ioctl",
@@ -37,7 +35,7 @@ fn value(rng: &mut Rng, width: Width) -> (String, u64) {
     };
     match (width, rng.below(2)) {
         (Width::U64, 0) => {
-            let big = rng.next();
+            let big = rng.next_u64();
             (format!("{big:#x}"), big)
         }
         _ => (v.to_string(), v as u64),
@@ -55,8 +53,8 @@ fn condition(rng: &mut Rng) -> (String, Condition) {
     };
     let (mask_text, a) = if rng.below(2) == 0 {
         let m = match width {
-            Width::U64 => rng.next(),
-            _ => rng.next() & 0xffff_ffff,
+            Width::U64 => rng.next_u64(),
+            _ => rng.next_u64() & 0xffff_ffff,
         };
         (format!(" & {m:#x}"), a.masked(m))
     } else {
@@ -81,8 +79,8 @@ fn condition(rng: &mut Rng) -> (String, Condition) {
 
 /// A generated policy as TOML text and as built.
 fn generated(rng: &mut Rng) -> (String, Policy) {
-    let default = *rng.pick(&ACTIONS);
-    let bad_arch = *rng.pick(&ACTIONS);
+    let default = rng.pick(&ACTIONS);
+    let bad_arch = rng.pick(&ACTIONS);
     let first = rng.below(ARCHES.len() as u64) as usize;
     let arches: Vec<Arch> = ARCHES[first..].iter().copied().take(2).collect();
     let names: Vec<String> = arches.iter().map(|a| format!("\"{}\"", a.name())).collect();
@@ -125,7 +123,7 @@ fn generated(rng: &mut Rng) -> (String, Policy) {
             when.push(format!("\"{t}\""));
             rule = rule.when(c);
         }
-        let action = *rng.pick(&ACTIONS);
+        let action = rng.pick(&ACTIONS);
         let quoted: Vec<String> = syscalls.iter().map(|s| format!("\"{s}\"")).collect();
         text.push_str(&format!(
             "\n[[rule]]\nsyscalls = [{}]\nwhen = [{}]\naction = \"{action}\"\n{}{text_arches}",
@@ -140,11 +138,11 @@ fn generated(rng: &mut Rng) -> (String, Policy) {
         };
     }
     for _ in 0..rng.below(3) {
-        let name = *rng.pick(&NAMES);
+        let name = rng.pick(&NAMES);
         let args: Vec<i64> = (0..rng.below(4))
             .map(|_| -(rng.below(200) as i64))
             .collect();
-        let expect = *rng.pick(&ACTIONS);
+        let expect = rng.pick(&ACTIONS);
         let shown: Vec<String> = args.iter().map(i64::to_string).collect();
         text.push_str(&format!(
             "\n[[test]]\ncall = \"{name}({})\"\nexpect = \"{expect}\"\n",
@@ -157,8 +155,11 @@ fn generated(rng: &mut Rng) -> (String, Policy) {
 
 #[test]
 fn the_builder_writes_what_the_toml_loader_reads() {
-    let seed = 0x0062_7569_6c64_6572;
-    let mut rng = Rng(seed);
+    let seed = testkit::seed(
+        "the_builder_writes_what_the_toml_loader_reads",
+        0x0062_7569_6c64_6572,
+    );
+    let mut rng = Rng::new(seed);
     for case in 0..400 {
         let (text, mut built) = generated(&mut rng);
         let opts = LoadOptions {

@@ -6,9 +6,7 @@
 //! `Condition`'s `Display` writes and the parser reads back.
 #![cfg(feature = "policy-files")]
 
-mod common;
-
-use common::Rng;
+use testkit::Rng;
 
 use bpf_asm::policy::eval::{condition_holds, evaluate};
 use bpf_asm::policy::load::{load_str, parse_condition, LoadError, LoadOptions};
@@ -291,14 +289,14 @@ fn random_condition(rng: &mut Rng) -> Condition {
         let value = match rng.below(5) {
             0 => rng.below(5000),
             1 => (-(rng.below(5000) as i64)) as u64,
-            2 => rng.next() & 0xffff_ffff,
-            3 => (rng.next() as i32) as i64 as u64,
-            _ => rng.next(),
+            2 => rng.next_u64() & 0xffff_ffff,
+            3 => (rng.next_u64() as i32) as i64 as u64,
+            _ => rng.next_u64(),
         };
         let mask = match rng.below(3) {
             0 => None,
-            1 => Some(rng.next() & 0xffff_ffff),
-            _ => Some(rng.next()),
+            1 => Some(rng.next_u64() & 0xffff_ffff),
+            _ => Some(rng.next_u64()),
         };
         let ok_mask = mask.is_none_or(|m| !width.is_word() || m <= 0xffff_ffff);
         if value_fits(value, width) && ok_mask {
@@ -323,8 +321,8 @@ fn random_condition(rng: &mut Rng) -> Condition {
 
 #[test]
 fn conditions_print_in_policy_syntax_and_read_back_identically() {
-    let seed = 0x11f7_0001;
-    let mut rng = Rng(seed);
+    let seed = testkit::seed("conditions_print_in_policy_syntax", 0x11f7_0001);
+    let mut rng = Rng::new(seed);
     for i in 0..5000 {
         let c = random_condition(&mut rng);
         let text = c.to_string();
@@ -346,7 +344,7 @@ fn conditions_print_in_policy_syntax_and_read_back_identically() {
 
 #[test]
 fn negated_operators_hold_exactly_when_the_original_does_not() {
-    let mut rng = Rng(0x11f7_0002);
+    let mut rng = Rng::for_test("negated_operators_hold_exactly", 0x11f7_0002);
     for _ in 0..2000 {
         let c = random_condition(&mut rng);
         let n = Condition {
@@ -356,7 +354,7 @@ fn negated_operators_hold_exactly_when_the_original_does_not() {
         let args: [u64; 6] = core::array::from_fn(|_| match rng.below(3) {
             0 => c.value,
             1 => c.value.wrapping_add(rng.below(3)).wrapping_sub(1) << (32 * rng.below(2)),
-            _ => rng.next(),
+            _ => rng.next_u64(),
         });
         for arch in [Arch::X86_64, Arch::X86] {
             assert_ne!(

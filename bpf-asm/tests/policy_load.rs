@@ -43,13 +43,7 @@ fn fails_at(text: &str, line: usize, column: usize, words: &str) {
 }
 
 fn corpus() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        println!("skipped: corpus not found");
-        None
-    }
+    testkit::corpus::dir()
 }
 
 fn x86_64() -> OciOptions {

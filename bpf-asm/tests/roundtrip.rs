@@ -4,16 +4,20 @@
 //! same program; the comma and `-c` outputs match the kernel's `bpf_asm`
 //! byte for byte on the corpus examples.
 
-mod common;
-
-use common::Rng;
+use testkit::Rng;
 
 use bpf_asm::disasm::{disassemble, write_disasm, DisasmOptions};
 use bpf_asm::encode::{self, ParseErrorKind};
 use bpf_asm::text::{assemble, AsmOptions};
 use bpf_asm::{AluOp, Arch, Insn, JmpOp, Size, SockFilter, Src, CLASSIC_CODES};
 
-impl Rng {
+/// Constants and jump offsets biased towards the interesting ones.
+trait Draws {
+    fn k(&mut self) -> u32;
+    fn byte(&mut self) -> u8;
+}
+
+impl Draws for Rng {
     fn k(&mut self) -> u32 {
         match self.below(6) {
             0 => 0,
@@ -26,14 +30,14 @@ impl Rng {
                 0xffff_f000,
                 0xffff_ffff,
             ][self.below(5) as usize],
-            _ => self.next() as u32,
+            _ => self.next_u64() as u32,
         }
     }
     fn byte(&mut self) -> u8 {
         match self.below(4) {
             0 => 0,
             1 => self.below(4) as u8,
-            _ => self.next() as u8,
+            _ => self.next_u64() as u8,
         }
     }
 }
@@ -48,7 +52,7 @@ fn soup(rng: &mut Rng) -> Vec<SockFilter> {
                 0..=5 => CLASSIC_CODES[rng.below(CLASSIC_CODES.len() as u64) as usize],
                 6 => [0x0e, 0x0d, 0x8c, 0x08, 0x0f, 0x1e, 0x8006][rng.below(7) as usize],
                 7 => rng.below(0x100) as u16,
-                _ => rng.next() as u16,
+                _ => rng.next_u64() as u16,
             };
             let (jt, jf) = if rng.below(2) == 0 {
                 (0, 0)
@@ -132,27 +136,29 @@ fn check_disasm_round_trip(prog: &[SockFilter], opts: &DisasmOptions, what: &str
 
 #[test]
 fn disassembly_of_random_soup_reassembles_identically() {
-    for seed in 0..1500u64 {
-        let mut rng = Rng(seed.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ 1);
+    let base = testkit::seed("disassembly_of_random_soup_reassembles_identically", 0);
+    for case in 0..1500u64 {
+        let mut rng = Rng::for_case(base, case);
         let prog = soup(&mut rng);
         check_disasm_round_trip(
             &prog,
             &DisasmOptions::default(),
-            &format!("soup seed {seed}"),
+            &format!("soup case {case}"),
         );
         let arch = Arch::ALL[rng.below(Arch::ALL.len() as u64) as usize];
         let opts = DisasmOptions {
             annotate: Some(arch),
         };
-        check_disasm_round_trip(&prog, &opts, &format!("annotated soup seed {seed}"));
+        check_disasm_round_trip(&prog, &opts, &format!("annotated soup case {case}"));
     }
 }
 
 #[test]
 fn disassembly_of_random_programs_reassembles_identically() {
     let mut labels = 0;
-    for seed in 0..1000u64 {
-        let mut rng = Rng(seed ^ 0xfeed);
+    let base = testkit::seed("disassembly_of_random_programs_reassembles_identically", 0);
+    for case in 0..1000u64 {
+        let mut rng = Rng::for_case(base, case);
         let prog = structured(&mut rng);
         let arch = Arch::ALL[rng.below(Arch::ALL.len() as u64) as usize];
         for opts in [
@@ -161,12 +167,12 @@ fn disassembly_of_random_programs_reassembles_identically() {
                 annotate: Some(arch),
             },
         ] {
-            check_disasm_round_trip(&prog, &opts, &format!("program seed {seed}"));
+            check_disasm_round_trip(&prog, &opts, &format!("program case {case}"));
         }
         let text = disassemble(&prog, &DisasmOptions::default());
         assert!(
             !text.contains(".insn"),
-            "seed {seed}: typed program used .insn:\n{text}"
+            "case {case}: typed program used .insn:\n{text}"
         );
         labels += text.lines().filter(|l| l.starts_with('l')).count();
     }
@@ -362,8 +368,9 @@ fn seccomp_annotations_name_fields_actions_arches_and_syscalls() {
 
 #[test]
 fn raw_bytes_round_trip_and_reject_partial_instructions() {
-    for seed in 0..300u64 {
-        let mut rng = Rng(seed);
+    let base = testkit::seed("raw_bytes_round_trip_and_reject_partial_instructions", 0);
+    for case in 0..300u64 {
+        let mut rng = Rng::for_case(base, case);
         let prog = soup(&mut rng);
         let bytes = encode::to_raw(&prog);
         assert_eq!(bytes.len(), prog.len() * 8);
@@ -394,12 +401,13 @@ fn raw_bytes_round_trip_and_reject_partial_instructions() {
 
 #[test]
 fn comma_and_hex_round_trip() {
-    for seed in 0..300u64 {
-        let mut rng = Rng(seed ^ 77);
+    let base = testkit::seed("comma_and_hex_round_trip", 0);
+    for case in 0..300u64 {
+        let mut rng = Rng::for_case(base, case);
         let prog = soup(&mut rng);
         let text = encode::to_comma(&prog);
         assert!(text.ends_with(",\n"));
-        assert_eq!(encode::parse_comma(&text).unwrap(), prog, "seed {seed}");
+        assert_eq!(encode::parse_comma(&text).unwrap(), prog, "case {case}");
         let mut buf = vec![SockFilter::default(); prog.len()];
         assert_eq!(encode::parse_comma_into(&text, &mut buf), Ok(prog.len()));
         assert_eq!(buf, prog);
@@ -408,7 +416,7 @@ fn comma_and_hex_round_trip() {
         for f in &prog {
             ddd += &format!("{} {} {} {}\n", f.code, f.jt, f.jf, f.k);
         }
-        assert_eq!(encode::parse_comma(&ddd).unwrap(), prog, "seed {seed}");
+        assert_eq!(encode::parse_comma(&ddd).unwrap(), prog, "case {case}");
         let hex = encode::to_hex(&prog);
         assert_eq!(hex.lines().count(), prog.len());
         assert_eq!(encode::parse_hex(&hex).unwrap(), prog);
@@ -496,53 +504,21 @@ fn rust_static_output_compiles() {
     assert_eq!(FILTER[0], SockFilter::jump(0x15, 0xc000_003e, 1, 0));
 }
 
-fn corpus() -> Option<std::path::PathBuf> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/bpf-asm");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("skipped: corpus not found");
-        None
-    }
-}
-
-/// Pulls `"key": "string"` values out of the corpus JSON (no JSON crate in
-/// this crate's dev-dependencies; the file's strings use only `\n` and `\"`
-/// escapes).
-fn json_strings(json: &str, key: &str) -> Vec<String> {
-    let pat = format!("\"{key}\": \"");
-    let mut out = Vec::new();
-    let mut rest = json;
-    while let Some(i) = rest.find(&pat) {
-        rest = &rest[i + pat.len()..];
-        let mut s = String::new();
-        let mut chars = rest.char_indices();
-        while let Some((j, c)) = chars.next() {
-            match c {
-                '"' => {
-                    rest = &rest[j + 1..];
-                    break;
-                }
-                '\\' => match chars.next().map(|x| x.1) {
-                    Some('n') => s.push('\n'),
-                    Some('t') => s.push('\t'),
-                    Some(o) => s.push(o),
-                    None => {}
-                },
-                _ => s.push(c),
-            }
-        }
-        out.push(s);
-    }
-    out
-}
-
 #[test]
 fn corpus_outputs_match_the_kernel_bpf_asm_exactly() {
-    let Some(dir) = corpus() else { return };
-    let json = std::fs::read_to_string(dir.join("examples.json")).unwrap();
-    let comma = json_strings(&json, "bpf_asm_output");
-    let c = json_strings(&json, "bpf_asm_c_output");
+    let Some(json) = testkit::corpus::json("bpf-asm/examples.json") else {
+        return;
+    };
+    let strings = |key: &str| -> Vec<String> {
+        json["examples"]
+            .as_array()
+            .expect("examples")
+            .iter()
+            .map(|e| e[key].as_str().expect(key).to_string())
+            .collect()
+    };
+    let comma = strings("bpf_asm_output");
+    let c = strings("bpf_asm_c_output");
     assert_eq!(comma.len(), c.len());
     assert!(comma.len() >= 5);
     for (out, c_out) in comma.iter().zip(&c) {
@@ -565,8 +541,9 @@ fn corpus_outputs_match_the_kernel_bpf_asm_exactly() {
 
 #[test]
 fn corpus_all_instructions_disassembles_and_reassembles() {
-    let Some(dir) = corpus() else { return };
-    let text = std::fs::read_to_string(dir.join("all_instructions.bpf")).unwrap();
+    let Some(text) = testkit::corpus::text("bpf-asm/all_instructions.bpf") else {
+        return;
+    };
     let prog = encode::parse_comma(&text).unwrap();
     assert_eq!(prog.len(), 57);
     let mut out = String::new();
@@ -574,6 +551,6 @@ fn corpus_all_instructions_disassembles_and_reassembles() {
     assert!(!out.contains(".insn"), "{out}");
     check_disasm_round_trip(&prog, &DisasmOptions::default(), "all_instructions");
     // And the original source assembles to the same program.
-    let src = std::fs::read_to_string(dir.join("all_instructions.txt")).unwrap();
+    let src = testkit::corpus::text("bpf-asm/all_instructions.txt").expect("corpus present");
     assert_eq!(assemble(&src, &AsmOptions::DEFAULT).unwrap(), prog);
 }

@@ -1,6 +1,7 @@
-//! A socket-filter (classic BPF) interpreter with the kernel's semantics, for
-//! replaying the kernel's `lib/test_bpf.c` vectors and other non-seccomp
-//! programs.
+//! Socket-filter (classic BPF) semantics, for replaying the kernel's
+//! `lib/test_bpf.c` vectors and other non-seccomp programs: the shared
+//! interpreter core (`interp`, shared with the seccomp emulator) reading a
+//! packet.
 //!
 //! Differences from seccomp: `ld`/`ldh`/`ldb` read **big-endian** values
 //! from a packet (`sk_buff`), through absolute (`[k]`) or indexed (`[x+k]`)
@@ -15,6 +16,8 @@
 use core::fmt;
 
 use bpf_asm::insn::*;
+
+use crate::interp::{self, Loaded};
 
 /// `SKF_NET_OFF`: start of network-header-relative offsets (-0x100000).
 pub const SKF_NET_OFF: i32 = -0x10_0000;
@@ -193,124 +196,61 @@ pub fn run(
     packet: &Packet<'_>,
     meta: Option<&SkbMeta>,
 ) -> Result<ClassicOutcome, ClassicError> {
-    let (mut a, mut x) = (0u32, 0u32);
-    let mut mem = [0u32; BPF_MEMWORDS as usize];
-    let mut pc = 0usize;
-    let mut steps = 0usize;
-    let done = |ret: u32, steps: usize| Ok(ClassicOutcome { ret, steps });
-    while pc < prog.len() {
-        let f = prog[pc];
-        let index = pc;
-        let invalid = |reason| Err(ClassicError::Invalid { index, reason });
-        steps += 1;
-        pc += 1;
-        let k = f.k;
-        match f.code {
-            0x00 => a = k,
-            0x01 => x = k,
-            0x80 => a = packet.len() as u32,
-            0x81 => x = packet.len() as u32,
-            0x60 | 0x61 | 0x02 | 0x03 => {
-                let Some(cell) = mem.get_mut(k as usize) else {
-                    return invalid("scratch memory index is 16 or more");
-                };
-                match f.code {
-                    0x60 => a = *cell,
-                    0x61 => x = *cell,
-                    0x02 => *cell = a,
-                    _ => *cell = x,
-                }
-            }
-            0x20 | 0x28 | 0x30 | 0x40 | 0x48 | 0x50 => {
-                let size = match bpf_size(f.code) {
-                    BPF_W => 4,
-                    BPF_H => 2,
-                    _ => 1,
-                };
-                if bpf_mode(f.code) == BPF_ABS && k >= SKF_AD_OFF {
-                    match ancillary(k - SKF_AD_OFF, a, x, meta) {
-                        Ok(v) => a = v,
-                        Err(what) => {
-                            return if what.is_empty() {
-                                invalid("absolute load at an unknown ancillary offset")
-                            } else {
-                                Err(ClassicError::Unsupported { index, what })
-                            };
-                        }
-                    }
-                    continue;
-                }
-                let offset = if bpf_mode(f.code) == BPF_IND {
-                    x.wrapping_add(k) as i32
-                } else {
-                    k as i32
-                };
-                match packet.load(offset, size) {
-                    Some(v) => a = v,
-                    None => return done(0, steps),
-                }
-            }
-            0xb1 => match packet.load(k as i32, 1) {
-                Some(v) => x = 4 * (v & 0xf),
-                None => return done(0, steps),
-            },
-            0x84 => a = a.wrapping_neg(),
-            code if bpf_class(code) == BPF_ALU => {
-                if code & !0xf8 != BPF_ALU {
-                    return invalid("unknown opcode");
-                }
-                let src = if bpf_src(code) == BPF_X { x } else { k };
-                a = match (bpf_op(code), bpf_src(code)) {
-                    (BPF_ADD, _) => a.wrapping_add(src),
-                    (BPF_SUB, _) => a.wrapping_sub(src),
-                    (BPF_MUL, _) => a.wrapping_mul(src),
-                    (BPF_OR, _) => a | src,
-                    (BPF_AND, _) => a & src,
-                    (BPF_XOR, _) => a ^ src,
-                    (BPF_DIV | BPF_MOD, BPF_X) if src == 0 => return done(0, steps),
-                    (BPF_DIV | BPF_MOD, _) if src == 0 => return invalid("division by zero"),
-                    (BPF_DIV, _) => a / src,
-                    (BPF_MOD, _) => a % src,
-                    (BPF_LSH | BPF_RSH, BPF_K) if src >= 32 => {
-                        return invalid("constant shift by 32 or more")
-                    }
-                    // X shifts: the interpreter and the x86-64 JIT use X & 31.
-                    (BPF_LSH, _) => a << (src & 31),
-                    (BPF_RSH, _) => a >> (src & 31),
-                    _ => return invalid("unknown opcode"),
-                };
-            }
-            0x05 => {
-                if k as usize >= prog.len() - pc {
-                    return invalid("ja jumps past the last instruction");
-                }
-                pc += k as usize;
-            }
-            0x15 | 0x1d | 0x25 | 0x2d | 0x35 | 0x3d | 0x45 | 0x4d => {
-                let src = if bpf_src(f.code) == BPF_X { x } else { k };
-                let holds = match bpf_op(f.code) {
-                    BPF_JEQ => a == src,
-                    BPF_JGT => a > src,
-                    BPF_JGE => a >= src,
-                    _ => a & src != 0,
-                };
-                let off = if holds { f.jt } else { f.jf } as usize;
-                if off >= prog.len() - pc {
-                    return invalid("conditional jump target is past the last instruction");
-                }
-                pc += off;
-            }
-            0x06 => return done(k, steps),
-            0x16 => return done(a, steps),
-            0x07 => x = a,
-            0x87 => a = x,
-            _ => return invalid("unknown opcode"),
-        }
-    }
-    Err(ClassicError::Invalid {
-        index: prog.len().saturating_sub(1),
-        reason: "the program runs past its last instruction",
+    let exit = interp::execute(prog, &mut Skb { packet, meta })?;
+    Ok(ClassicOutcome {
+        ret: exit.ret,
+        steps: exit.steps,
     })
+}
+
+/// The input of a socket filter: a packet and its metadata. Refused
+/// instructions are errors.
+struct Skb<'p, 'a> {
+    packet: &'p Packet<'a>,
+    meta: Option<&'p SkbMeta>,
+}
+
+impl interp::Input for Skb<'_, '_> {
+    type Error = ClassicError;
+
+    fn load(&mut self, pc: usize, f: SockFilter, a: u32, x: u32) -> Result<Loaded, ClassicError> {
+        let k = f.k;
+        let packet = self.packet;
+        let from_packet = |v: Option<u32>| v.map_or(Loaded::Exit(0), Loaded::Value);
+        match f.code {
+            0x80 | 0x81 => return Ok(Loaded::Value(packet.len() as u32)),
+            0xb1 => return Ok(from_packet(packet.load(k as i32, 1).map(|v| 4 * (v & 0xf)))),
+            _ => {}
+        }
+        let size = match bpf_size(f.code) {
+            BPF_W => 4,
+            BPF_H => 2,
+            _ => 1,
+        };
+        if bpf_mode(f.code) == BPF_ABS && k >= SKF_AD_OFF {
+            return match ancillary(k - SKF_AD_OFF, a, x, self.meta) {
+                Ok(v) => Ok(Loaded::Value(v)),
+                Err("") => Err(ClassicError::Invalid {
+                    index: pc,
+                    reason: "absolute load at an unknown ancillary offset",
+                }),
+                Err(what) => Err(ClassicError::Unsupported { index: pc, what }),
+            };
+        }
+        let offset = if bpf_mode(f.code) == BPF_IND {
+            x.wrapping_add(k) as i32
+        } else {
+            k as i32
+        };
+        Ok(from_packet(packet.load(offset, size)))
+    }
+
+    fn refused(&mut self, pc: usize, why: &'static str) -> Result<u32, ClassicError> {
+        Err(ClassicError::Invalid {
+            index: pc,
+            reason: why,
+        })
+    }
 }
 
 /// Reads one metadata field for an ancillary load.

@@ -14,7 +14,6 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use bpf_asm::insn::SockFilter;
 use bpf_asm::Endian;
@@ -25,19 +24,10 @@ use bpf_vm::emu;
 use bpf_vm::verify::{verify, Mode};
 use serde_json::Value;
 
-fn corpus_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
-}
-
 /// Loads a corpus JSON file, or `None` (after printing the skip line) when
 /// the corpus is absent.
 fn load(rel: &str) -> Option<Value> {
-    let path = corpus_dir().join(rel);
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        println!("skipped: corpus not found ({})", path.display());
-        return None;
-    };
-    Some(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+    testkit::corpus::json(rel)
 }
 
 /// `struct sock_filter`s in the byte order libseccomp exported them in:
@@ -110,7 +100,7 @@ fn libseccomp_bpf_sim_vectors_pass() {
             _ => Endian::Little,
         };
         let prog = program_from_bytes(
-            &support::base64_decode(p["bpf_b64"].as_str().expect("bpf_b64")),
+            &testkit::base64_decode(p["bpf_b64"].as_str().expect("bpf_b64")).expect("valid base64"),
             endian,
         );
         assert_eq!(

@@ -9,7 +9,7 @@
 //! child with SIGSYS; the harness does not tell them apart. RET_TRAP is told
 //! apart by a SIGSYS handler installed before the filter (kills bypass it).
 //!
-//! Override the seed with `BPF_VM_SEED` and the number of programs with
+//! Override the seed with `TEST_SEED` (or the older `BPF_VM_SEED`) and the number of programs with
 //! `BPF_VM_EMULATOR_CASES` / `BPF_VM_STACK_CASES`.
 
 mod support;
@@ -19,14 +19,16 @@ use std::sync::OnceLock;
 use bpf_asm::insn::*;
 use bpf_asm::seccomp::*;
 use bpf_asm::{Arch, Endian};
-use bpf_vm::action::{combine, run_stack, KernelAction, KernelModel};
+use bpf_vm::action::{combine, KernelAction};
 use bpf_vm::budget::{check_attach, ebpf_len, max_stack_depth};
 use bpf_vm::data::SeccompData;
 use bpf_vm::emu;
+use bpf_vm::kernel::KernelModel;
+use bpf_vm::stack::run_stack;
 use bpf_vm::verify::{verify, Mode};
 use support::gen::{self, GenConfig};
 use support::kernel::{self, Call, Observed, SKIP_MSG};
-use support::rng::{self, Rng};
+use testkit::Rng;
 
 /// The host the kernel runs on, when the kernel tests can run at all.
 fn host() -> Option<Arch> {
@@ -251,7 +253,7 @@ fn report(what: &str, seed: u64, n: usize, bad: &[Case]) {
     panic!(
         "{what}: {} of {n} cases disagree with the kernel (seed {seed:#x}; rerun with {}={seed:#x})",
         bad.len(),
-        rng::SEED_ENV
+        testkit::SEED_ENV
     );
 }
 
@@ -271,7 +273,7 @@ fn draw_call(rng: &mut Rng, arch: Arch) -> (TestCall, SeccompData) {
 fn emulator_matches_kernel_single_filters() {
     let Some(arch) = host() else { return };
     let endian = arch.endian();
-    let seed = rng::seed("emulator vs kernel", 0xe5e5_0000_0000_0001);
+    let seed = testkit::seed("emulator vs kernel", 0xe5e5_0000_0000_0001);
     let mut rng = Rng::new(seed);
     let n = cases("BPF_VM_EMULATOR_CASES", 3_000);
     let start = std::time::Instant::now();
@@ -368,7 +370,7 @@ fn soften(rng: &mut Rng, prog: &mut [SockFilter]) {
 fn stack_model_matches_kernel_stacked_filters() {
     let Some(arch) = host() else { return };
     let endian = arch.endian();
-    let seed = rng::seed("stacked filters vs kernel", 0x57ac_0000_0000_0001);
+    let seed = testkit::seed("stacked filters vs kernel", 0x57ac_0000_0000_0001);
     let mut rng = Rng::new(seed);
     let n = cases("BPF_VM_STACK_CASES", 800);
     let start = std::time::Instant::now();
@@ -623,7 +625,7 @@ fn path_budget_matches_kernel_enomem() {
         300,
     ));
     div_x.push(allow);
-    let mut rng = Rng::new(rng::seed("path budget", 0xb0d9_0000_0000_0001));
+    let mut rng = Rng::new(testkit::seed("path budget", 0xb0d9_0000_0000_0001));
     let cfg = GenConfig {
         guard_nr: Some(1000),
         wild_scratch: 0,

@@ -9,7 +9,7 @@
 //! * Classic mode: `SO_ATTACH_FILTER` on a UDP socket of the test process
 //!   (socket filters do not filter the process).
 //!
-//! Override the seeds with `BPF_VM_SEED`, the number of programs with
+//! Override the seeds with `TEST_SEED` (or the older `BPF_VM_SEED`), the number of programs with
 //! `BPF_VM_VERIFIER_CASES` / `BPF_VM_CLASSIC_CASES`.
 
 mod support;
@@ -23,7 +23,7 @@ use bpf_vm::budget::classic_insn_len;
 use bpf_vm::verify::{verify, Mode, VerifyError};
 use support::gen;
 use support::kernel::{self, child_role, reexec, SKIP_MSG};
-use support::rng::{self, Rng};
+use testkit::Rng;
 
 const TSYNC_TEST: &str = "seccomp_verifier_matches_kernel_tsync_oracle";
 const TSYNC_ROLE: &str = "tsync-verify";
@@ -108,7 +108,7 @@ fn report_mismatches(what: &str, seed: u64, n: usize, mismatches: &[Mismatch]) {
     panic!(
         "{what}: {} of {n} programs disagree with the kernel (seed {seed:#x}; rerun with {}={seed:#x})",
         mismatches.len(),
-        rng::SEED_ENV
+        testkit::SEED_ENV
     );
 }
 
@@ -161,7 +161,7 @@ fn tsync_oracle_child() {
         "TSYNC oracle: empty program"
     );
 
-    let seed = rng::seed("tsync verifier oracle", 0x5ecc_0b0f_0000_0001);
+    let seed = testkit::seed("tsync verifier oracle", 0x5ecc_0b0f_0000_0001);
     let mut rng = Rng::new(seed);
     let n = cases("BPF_VM_VERIFIER_CASES", 25_000);
     let start = std::time::Instant::now();
@@ -294,7 +294,7 @@ fn classic_verifier_matches_kernel_so_attach_filter() {
     }
     assert_eq!(sock.attach(&[SockFilter::stmt(0x0e, 0)]), Err(libc::EINVAL));
 
-    let seed = rng::seed("classic verifier (SO_ATTACH_FILTER)", 0xc1a5_51c0_0000_0001);
+    let seed = testkit::seed("classic verifier (SO_ATTACH_FILTER)", 0xc1a5_51c0_0000_0001);
     let mut rng = Rng::new(seed);
     let n = cases("BPF_VM_CLASSIC_CASES", 6_000);
     let start = std::time::Instant::now();
@@ -591,7 +591,7 @@ fn classic_verifier_matches_kernel_at_converted_jump_limits() {
         println!("skipped: SO_ATTACH_FILTER unavailable");
         return;
     }
-    let seed = rng::seed(
+    let seed = testkit::seed(
         "converted jump limits (SO_ATTACH_FILTER)",
         0xc0de_0ff5_0000_0001,
     );

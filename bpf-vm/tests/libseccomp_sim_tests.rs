@@ -984,17 +984,6 @@ const FOREIGN_ARCHES: &[&str] = &[
 // ---------------------------------------------------------------------------
 // The check
 
-fn corpus_file() -> Option<std::path::PathBuf> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/corpus/libseccomp-tests/flattened_bpf_sim_vectors.json");
-    if path.is_file() {
-        Some(path)
-    } else {
-        println!("skipped: corpus not found");
-        None
-    }
-}
-
 /// libseccomp's expectation string as an action (`KILL` is KILL_THREAD,
 /// `TRAP` has data 0).
 fn expected_action(s: &str) -> Action {
@@ -1143,6 +1132,8 @@ fn our_syscalls(case: &Case, built: &[Built]) -> BTreeMap<String, BTreeSet<u32>>
 /// Outcome of checking one case.
 #[derive(Default)]
 struct Tally {
+    /// The base seed of the generated calls (each case mixes in its name).
+    seed: u64,
     checked: usize,
     generated: usize,
     skipped: BTreeMap<String, usize>,
@@ -1238,26 +1229,10 @@ fn check_case(case: &Case, program: &Value, vectors: &[Vector], tally: &mut Tall
 // ---------------------------------------------------------------------------
 // Beyond the vectors: our policy against libseccomp's own program
 
-/// splitmix64: a tiny deterministic generator.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
-        xs[(self.next() % xs.len() as u64) as usize]
-    }
-}
-
 /// libseccomp's exported program: `struct sock_filter`s in the target's
 /// byte order.
 fn libseccomp_program(b64: &str, big_endian: bool) -> Vec<bpf_asm::SockFilter> {
-    let bytes = support::base64_decode(b64);
+    let bytes = testkit::base64_decode(b64).expect("valid base64");
     assert_eq!(bytes.len() % 8, 0, "program bytes not a multiple of 8");
     bytes
         .chunks(8)
@@ -1330,12 +1305,12 @@ fn differential(
     vectors: &[Vector],
     tally: &mut Tally,
 ) -> usize {
-    let seed = 0x11b5_ecc0
+    let seed = tally.seed
         ^ case
             .name
             .bytes()
             .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
-    let mut rng = Rng(seed);
+    let mut rng = testkit::Rng::new(seed);
     let theirs = Prepared::new(theirs)
         .unwrap_or_else(|e| panic!("{}: libseccomp's program rejected: {e:?}", case.name));
     let named = pfc_syscalls(pfc);
@@ -1441,11 +1416,10 @@ const EXPECTED_VECTORS: usize = 7471;
 
 #[test]
 fn libseccomp_sim_tests_agree_with_evaluate_and_every_layout() {
-    let Some(path) = corpus_file() else {
+    let Some(json) = testkit::corpus::json("libseccomp-tests/flattened_bpf_sim_vectors.json")
+    else {
         return;
     };
-    let text = std::fs::read_to_string(&path).expect("read corpus");
-    let json: Value = serde_json::from_str(&text).expect("corpus JSON");
     let mut by_test: BTreeMap<String, Vec<Vector>> = BTreeMap::new();
     for v in json["vectors"].as_array().expect("vectors") {
         by_test
@@ -1461,7 +1435,10 @@ fn libseccomp_sim_tests_agree_with_evaluate_and_every_layout() {
         .collect();
 
     let cases = cases();
-    let mut tally = Tally::default();
+    let mut tally = Tally {
+        seed: testkit::seed("libseccomp_sim_tests_agree_with_evaluate", 0x11b5_ecc0),
+        ..Tally::default()
+    };
     let mut expressed = 0;
     for name in &all_tests {
         let vectors = by_test.get(name).map(Vec::as_slice).unwrap_or(&[]);

@@ -11,15 +11,16 @@ mod support;
 use bpf_asm::insn::*;
 use bpf_asm::seccomp::{AUDIT_ARCH_AARCH64, AUDIT_ARCH_X86_64};
 use bpf_asm::{AluOp, Insn, JmpOp, Size, SockFilter, Src};
-use bpf_vm::action::{combine, run_stack, KernelModel};
+use bpf_vm::action::combine;
 use bpf_vm::data::SECCOMP_DATA_WORDS;
 use bpf_vm::emu::Prepared;
 use bpf_vm::prove::{
     data_from_words, Atom, ExploreError, Explorer, Region, Space, Unsupported, WordSet, ARCH_WORD,
     NR_WORD,
 };
+use bpf_vm::{run_stack, KernelModel};
 use bpf_vm::{verify, Mode};
-use support::rng::{seed, Rng};
+use testkit::{seed, Rng};
 
 /// Constants programs compare with: edges, syscall-like numbers and the
 /// architecture values.

@@ -8,15 +8,7 @@ use serde_json::Value;
 /// The corpus file's `tests` array, or `None` (with the skip line) when the
 /// corpus is absent.
 fn corpus_tests() -> Option<Vec<Value>> {
-    let p = format!(
-        "{}/../../shared/corpus/kernel-test-bpf/classic_all.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let Ok(bytes) = std::fs::read(&p) else {
-        println!("skipped: corpus not found ({p})");
-        return None;
-    };
-    let mut doc: Value = serde_json::from_slice(&bytes).expect("corpus JSON");
+    let mut doc = testkit::corpus::json("kernel-test-bpf/classic_all.json")?;
     match doc["tests"].take() {
         Value::Array(tests) => Some(tests),
         other => panic!("`tests` is not an array: {other}"),

@@ -4,17 +4,18 @@
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use crate::prng::SplitMix64;
+use testkit::Rng;
 
 /// The `fuzz/` directory of the workspace.
 pub fn fuzz_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The shared test corpus (`../shared/corpus` beside the workspace), if present.
+/// The shared test corpus (`../shared/corpus` beside the workspace), or
+/// `None` after printing "skipped: corpus not found" (see
+/// `testkit::corpus::dir`, which also fails where the corpus is required).
 pub fn corpus_dir() -> Option<PathBuf> {
-    let p = fuzz_dir().join("../../shared/corpus");
-    p.is_dir().then_some(p)
+    testkit::corpus::dir()
 }
 
 /// The checked-in seed directory of `target`.
@@ -58,16 +59,18 @@ pub fn run_one(what: &str, input: &[u8], body: fn(&[u8])) {
 }
 
 /// Runs `body` on `count` inputs of up to `max_len` bytes drawn from
-/// splitmix64 seeded with `seed`. The count can be overridden with the
-/// environment variable `FUZZ_CASES`.
+/// `testkit::Rng` seeded with `seed` (replaced by `TEST_SEED` when set; see
+/// `testkit::seed`). The count can be overridden with the environment
+/// variable `FUZZ_CASES`.
 pub fn run_generated(target: &str, seed: u64, count: usize, max_len: usize, body: fn(&[u8])) {
+    let seed = testkit::seed(target, seed);
     let count = std::env::var("FUZZ_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(count);
-    let mut rng = SplitMix64(seed);
+    let mut rng = Rng::new(seed);
     for i in 0..count {
-        let len = rng.below(max_len as u64 + 1) as usize;
+        let len = rng.index(max_len + 1);
         let input = rng.bytes(len);
         run_one(
             &format!("{target}: generated input {i} of seed {seed:#x}"),

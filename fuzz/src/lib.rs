@@ -21,14 +21,13 @@
 //! The binaries in `fuzz_targets/` (feature `libfuzzer`, nightly, `cargo
 //! fuzz`) call these functions; on stable, `cargo test -p fuzz` runs them
 //! over the seed files in `seeds/<target>/` and over inputs generated from a
-//! deterministic byte stream ([`harness`]).
+//! deterministic byte stream ([`harness`], over `testkit::Rng`).
 #![warn(missing_docs)]
 
 pub mod asm_text;
 pub mod harness;
 pub mod policy_semantics;
 pub mod policy_text;
-pub mod prng;
 pub mod profile_text;
 pub mod regions;
 pub mod verifier_emulator;

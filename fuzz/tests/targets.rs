@@ -30,7 +30,6 @@ fn asm_text_generated() {
 #[test]
 fn asm_text_corpus() {
     let Some(c) = corpus_dir() else {
-        println!("skipped: corpus not found");
         return;
     };
     let path = c.join("bpf-asm/all_instructions.txt");
@@ -61,7 +60,6 @@ fn verifier_emulator_generated() {
 #[test]
 fn verifier_emulator_corpus() {
     let Some(c) = corpus_dir() else {
-        println!("skipped: corpus not found");
         return;
     };
     let mut programs = 0;
@@ -105,7 +103,6 @@ fn policy_semantics_corpus() {
         }
     }
     let Some(c) = corpus_dir() else {
-        println!("skipped: corpus not found");
         return;
     };
     let fc = c.join("policies/firecracker/x86_64-unknown-linux-musl.json");
@@ -139,7 +136,6 @@ fn policy_text_corpus() {
         run_one(&path.display().to_string(), &bytes, policy_text);
     }
     let Some(c) = corpus_dir() else {
-        println!("skipped: corpus not found");
         return;
     };
     let mut n = 0;
@@ -208,8 +204,7 @@ fn regions_generated() {
 #[test]
 #[ignore]
 fn regions_write_seeds() {
-    use fuzz::prng::SplitMix64;
-    let mut rng = SplitMix64(0x5eed_5e91);
+    let mut rng = testkit::Rng::for_test("regions_write_seeds", 0x5eed_5e91);
     let dir = fuzz::harness::seed_dir("regions");
     let mut written = 0;
     for _ in 0..100_000 {
@@ -235,14 +230,15 @@ fn profile_text_seeds() {
 fn profile_text_generated() {
     // Text-like bytes: names, digits, blanks, comments and newlines.
     let alphabet = b"abcdefgh_0123456789 \t#\n\n\n-x(";
-    let mut rng = fuzz::prng::SplitMix64(0x7072_6f66);
+    let seed = testkit::seed("profile_text_generated", 0x7072_6f66);
+    let mut rng = testkit::Rng::new(seed);
     for i in 0..3000 {
         let len = rng.below(120) as usize;
         let input: Vec<u8> = (0..len)
             .map(|_| alphabet[rng.below(alphabet.len() as u64) as usize])
             .collect();
         fuzz::harness::run_one(
-            &format!("profile_text: generated input {i} of seed 0x70726f66"),
+            &format!("profile_text: generated input {i} of seed {seed:#x}"),
             &input,
             fuzz::profile_text,
         );

@@ -199,11 +199,11 @@ fn stacked_filters_follow_the_kernel_precedence() {
             assert_eq!(observe(&[a, b]), want, "older {a:#x}, newer {b:#x}");
         }
     }
-    let seed = 0x5eed_0001_u64;
-    let mut rng = SplitMix64(seed);
+    let seed = testkit::seed("stacked_filters_follow_the_kernel_precedence", 0x5eed_0001);
+    let mut rng = testkit::Rng::new(seed);
     for case in 0..30 {
-        let n = 3 + rng.below(3);
-        let stack: Vec<u32> = (0..n).map(|_| ACTIONS[rng.below(ACTIONS.len())]).collect();
+        let n = 3 + rng.index(3);
+        let stack: Vec<u32> = (0..n).map(|_| rng.pick(&ACTIONS)).collect();
         let want = seen_for(expected(&stack));
         assert_eq!(
             observe(&stack),

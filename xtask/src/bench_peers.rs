@@ -15,7 +15,7 @@
 //!   `SCMP_FLTATR_CTL_OPTIMIZE` 1 (linear) and 2 (binary tree), with the
 //!   rules runc adds;
 //! * the `seccompiler` crate, when the profile fits its model (one match
-//!   action, one architecture; see the `seccompiler_peer` module).
+//!   action, one architecture; see `peers::seccompiler`).
 //!
 //! For each program the table gives its size, the instructions executed
 //! (on x86_64: mean and maximum over syscall numbers 0–1023 and the x32
@@ -29,11 +29,6 @@
 //!
 //! `--quick` checks decisions only (one profile, fewer inputs, one timing
 //! run) and exits 1 when libseccomp, if installed, decides differently.
-
-mod libseccomp;
-#[cfg(test)]
-mod oracle_tests;
-mod seccompiler_peer;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -52,8 +47,11 @@ use bpf_vm::data::SeccompData;
 use bpf_vm::emu::Prepared;
 use bpf_vm::verify::{verify, Mode};
 
+use peers::docker::{file_rules, Load};
+use peers::{Libseccomp, Names};
+use testkit::Rng;
+
 use crate::DynError;
-use libseccomp::Libseccomp;
 
 /// Flags of the command.
 #[derive(clap::Args)]
@@ -180,19 +178,6 @@ struct Inputs {
     decisions: Vec<Call>,
 }
 
-/// splitmix64.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-}
-
 /// Argument values the profiles test (flags, families, personas) and edges.
 const INTERESTING: [u64; 14] = [
     0,
@@ -214,12 +199,12 @@ const INTERESTING: [u64; 14] = [
 /// Five argument sets: all zero, then four drawn from [`INTERESTING`] and
 /// random values (fixed seed).
 fn arg_sets(n: usize) -> Vec<[u64; 6]> {
-    let mut rng = Rng(0x5ecc_0bad);
+    let mut rng = Rng::new(0x5ecc_0bad);
     let mut sets = vec![[0u64; 6]];
     while sets.len() < n {
         let mut args = [0u64; 6];
         for a in &mut args {
-            let r = rng.next();
+            let r = rng.next_u64();
             *a = if r.is_multiple_of(3) {
                 r
             } else {
@@ -308,13 +293,6 @@ fn inputs(resolved: &Resolved, arches: &[Arch], quick: bool) -> Inputs {
     }
     decisions.extend(constant_calls(resolved));
     Inputs { steps, decisions }
-}
-
-/// The workspace root (the parent of `xtask/`).
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 /// Times `f`: once when `quick`, else repeatedly (at least 3 runs, until
@@ -440,7 +418,7 @@ fn fmt_time(d: Duration) -> String {
 
 /// Loads the profile for our compiler (the architectures of `arches` the
 /// profile names, names libseccomp knows when it is installed).
-fn our_policy(
+pub(crate) fn our_policy(
     path: &Path,
     kernel: (u32, u32),
     arches: &[Arch],
@@ -465,20 +443,19 @@ fn our_policy(
 }
 
 /// The rules runc would add to libseccomp for the OCI/Docker JSON profile
-/// at `path`.
-fn libseccomp_rules(
+/// at `path` (Docker's default capabilities, native names).
+pub(crate) fn libseccomp_rules(
     lib: &Libseccomp,
     path: &Path,
     kernel: (u32, u32),
-) -> Result<libseccomp::Rules, DynError> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let json: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("not an OCI/Docker JSON profile ({e})"))?;
-    if json.get("defaultAction").is_none() {
-        return Err("not an OCI/Docker JSON profile (no defaultAction)".into());
-    }
+) -> Result<peers::Rules, peers::Error> {
     let caps: Vec<String> = DOCKER_DEFAULT_CAPS.iter().map(|c| c.to_string()).collect();
-    libseccomp::profile_rules(lib, &json, &caps, kernel, libseccomp::Names::Native)
+    let load = Load {
+        caps: &caps,
+        kernel,
+        names: Names::Native,
+    };
+    file_rules(lib, path, &load)
 }
 
 /// Outcome of one profile: libseccomp decision mismatches (None: not run).
@@ -560,11 +537,13 @@ fn profile(
     match resolved.arch(AUDIT_ARCH_X86_64) {
         Some(x86_64) => {
             eprintln!("{label}: compiling with seccompiler");
-            let (result, t) = timed(quick, || seccompiler_peer::build(x86_64, resolved.default));
+            let (result, t) = timed(quick, || {
+                peers::seccompiler::build(x86_64, resolved.default)
+            });
             let expressible = result.is_ok();
             rows.push(Row {
                 name: seccompiler_name,
-                result: result.map_err(|why| format!("not expressible: {why}")),
+                result: result.map_err(|why| why.to_string()),
                 compile: expressible.then_some(t),
                 domain: Domain::X86_64Only,
             });
@@ -732,7 +711,7 @@ pub fn run(args: Args) -> Result<ExitCode, DynError> {
     if lib.is_none() {
         eprintln!("note: libseccomp.so.2 not found (install libseccomp2): its rows are left empty");
     }
-    let corpus = workspace_root().join("../shared/corpus/policies");
+    let corpus = testkit::corpus::root().join("policies");
     let mut profiles: Vec<(PathBuf, String)> = args
         .profiles
         .iter()
@@ -917,34 +896,5 @@ mod tests {
         assert!(both.steps[1].defined.iter().all(|c| c.0 == AUDIT_ARCH_I386));
         // The decisions do not depend on the architectures chosen.
         assert_eq!(only_64.decisions, both.decisions);
-    }
-
-    /// libseccomp, when installed, builds for exactly the architectures
-    /// asked for: x86_64 alone has no i386 check and is shorter.
-    #[test]
-    fn libseccomp_filters_check_only_the_chosen_architectures() {
-        let Some(lib) = Libseccomp::open() else {
-            eprintln!("skipped: libseccomp.so.2 not found");
-            return;
-        };
-        let path = workspace_root().join("../shared/corpus/policies/docker/default.json");
-        if !path.is_file() {
-            eprintln!("skipped: corpus not found");
-            return;
-        }
-        let rules = libseccomp_rules(&lib, &path, (6, 1)).unwrap();
-        for optimize in [1, 2] {
-            let only_64 = lib.build(&rules, optimize, &[Arch::X86_64]).unwrap();
-            assert_eq!(libseccomp::compared_arches(&only_64), [AUDIT_ARCH_X86_64]);
-            let both = lib
-                .build(&rules, optimize, &[Arch::X86_64, Arch::X86])
-                .unwrap();
-            let mut want = vec![AUDIT_ARCH_X86_64, AUDIT_ARCH_I386];
-            want.sort_unstable();
-            assert_eq!(libseccomp::compared_arches(&both), want);
-            assert!(only_64.len() < both.len(), "optimize {optimize}");
-            let only_32 = lib.build(&rules, optimize, &[Arch::X86]).unwrap();
-            assert_eq!(libseccomp::compared_arches(&only_32), [AUDIT_ARCH_I386]);
-        }
     }
 }

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod asm;
+mod bench_kernel;
 mod bench_peers;
 mod check;
 mod compile;
@@ -68,6 +69,8 @@ enum Command {
     Fuzz(fuzz::Args),
     /// Compare our compiler with libseccomp and seccompiler.
     BenchPeers(bench_peers::Args),
+    /// Time each filter's cost per system call in the running kernel.
+    BenchKernel(bench_kernel::Args),
     /// Syscall names to numbers and back, per architecture.
     Resolve(resolve::Args),
 }
@@ -86,6 +89,7 @@ fn main() -> ExitCode {
         Command::StaticInit(a) => static_init::run(a),
         Command::Fuzz(a) => fuzz::run(a),
         Command::BenchPeers(a) => bench_peers::run(a),
+        Command::BenchKernel(a) => bench_kernel::run(a),
         Command::Resolve(a) => resolve::run(a),
     };
     match result {

@@ -46,27 +46,16 @@ fn scratch(name: &str, bytes: &[u8]) -> String {
     p.to_string_lossy().into_owned()
 }
 
-/// splitmix64, seeded: the generated programs are the same on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-}
+use testkit::Rng;
 
 /// A short program that is sometimes valid: seccomp-style loads, jumps
 /// with small offsets, returns, and now and then any classic code.
 fn program(rng: &mut Rng) -> Vec<bpf_asm::SockFilter> {
     let codes = bpf_asm::CLASSIC_CODES;
-    let n = 1 + (rng.next() % 8) as usize;
+    let n = 1 + (rng.next_u64() % 8) as usize;
     let mut p: Vec<bpf_asm::SockFilter> = (0..n)
         .map(|_| {
-            let r = rng.next();
+            let r = rng.next_u64();
             let code = match r % 4 {
                 0 => 0x20,
                 1 => 0x15,
@@ -81,7 +70,7 @@ fn program(rng: &mut Rng) -> Vec<bpf_asm::SockFilter> {
             bpf_asm::SockFilter::jump(code, k, ((r >> 40) % 3) as u8, ((r >> 48) % 3) as u8)
         })
         .collect();
-    if !rng.next().is_multiple_of(4) {
+    if !rng.next_u64().is_multiple_of(4) {
         p.push(bpf_asm::SockFilter::stmt(0x06, 0x7fff_0000));
     }
     p
@@ -89,8 +78,8 @@ fn program(rng: &mut Rng) -> Vec<bpf_asm::SockFilter> {
 
 #[test]
 fn check_json_says_what_the_text_says() {
-    let seed = 0x6a73_6f6e;
-    let mut rng = Rng(seed);
+    let seed = testkit::seed("check_json_says_what_the_text_says", 0x6a73_6f6e);
+    let mut rng = Rng::new(seed);
     let (mut accepted, mut rejected) = (0, 0);
     for case in 0..60 {
         let prog = program(&mut rng);

@@ -38,7 +38,7 @@ fn next_with_bits_finds_the_smallest_match() {
         next_with_bits(3, 0x8000_0000, 0x8000_0000),
         Some(0x8000_0000)
     );
-    let mut rng = Rng(7);
+    let mut rng = Rng::new(7);
     for _ in 0..2000 {
         let x = rng.below(64) as u32;
         let mask = rng.below(64) as u32;
@@ -214,8 +214,8 @@ fn small_program(rng: &mut Rng) -> Vec<SockFilter> {
 
 #[test]
 fn bounds_contain_exhaustive_emulation_and_are_exact_when_claimed() {
-    let seed = 0xa11a_0001;
-    let mut rng = Rng(seed);
+    let seed = testkit::seed("bounds_contain_exhaustive_emulation", 0xa11a_0001);
+    let mut rng = Rng::new(seed);
     let mut checked = 0;
     let mut exact_seen = 0;
     let mut tries = 0;

@@ -29,8 +29,11 @@ use bpf_asm::insn::*;
 use bpf_asm::seccomp::SECCOMP_DATA_SIZE;
 use bpf_asm::{Endian, SockFilter};
 
+use core::convert::Infallible;
+
 use crate::action::KernelAction;
 use crate::data::{SeccompData, SECCOMP_DATA_WORDS};
+use crate::interp::{self, Loaded};
 use crate::verify::{verify, Mode, VerifyError};
 
 #[cfg(feature = "alloc")]
@@ -104,85 +107,64 @@ pub(crate) fn run_verified(prog: &[SockFilter], data: &SeccompData, endian: Endi
     interpret::<fn(&TraceStep)>(prog, &data.words(endian), None)
 }
 
-/// The reference interpreter: a switch on the raw opcode, like the kernel's.
-fn interpret<F: FnMut(&TraceStep)>(
+/// The reference interpreter: the shared core ([`crate::interp`]) reading
+/// `seccomp_data` words, calling `trace` before each instruction.
+pub(crate) fn interpret<F: FnMut(&TraceStep)>(
     prog: &[SockFilter],
     words: &[u32; SECCOMP_DATA_WORDS],
-    mut trace: Option<&mut F>,
+    trace: Option<&mut F>,
 ) -> Outcome {
-    let mut a: u32 = 0;
-    let mut x: u32 = 0;
-    let mut mem = [0u32; 16];
-    let mut pc = 0usize;
-    let mut steps = 0usize;
-    let end = |steps| Outcome { ret: 0, steps };
-    loop {
-        let Some(&f) = prog.get(pc) else {
-            // Unreachable for verified programs (the last insn is a ret).
-            return end(steps);
-        };
-        if let Some(t) = trace.as_deref_mut() {
-            t(&TraceStep { pc, insn: f, a, x });
-        }
-        steps += 1;
-        let k = f.k;
-        let src = if bpf_src(f.code) == BPF_X { x } else { k };
-        let mut next = pc + 1;
-        match f.code {
-            c if c == BPF_LD | BPF_W | BPF_ABS => a = load(words, k),
-            c if c == BPF_LD | BPF_IMM => a = k,
-            c if c == BPF_LDX | BPF_IMM => x = k,
-            c if c == BPF_LD | BPF_W | BPF_LEN => a = SECCOMP_DATA_SIZE,
-            c if c == BPF_LDX | BPF_W | BPF_LEN => x = SECCOMP_DATA_SIZE,
-            c if c == BPF_LD | BPF_MEM => a = mem[(k & 15) as usize],
-            c if c == BPF_LDX | BPF_MEM => x = mem[(k & 15) as usize],
-            c if c == BPF_ST => mem[(k & 15) as usize] = a,
-            c if c == BPF_STX => mem[(k & 15) as usize] = x,
-            c if c == BPF_MISC | BPF_TAX => x = a,
-            c if c == BPF_MISC | BPF_TXA => a = x,
-            c if c == BPF_ALU | BPF_NEG => a = a.wrapping_neg(),
-            c if c == BPF_RET | BPF_K => return Outcome { ret: k, steps },
-            c if c == BPF_RET | BPF_A => return Outcome { ret: a, steps },
-            c if c == BPF_JMP | BPF_JA => next = next.saturating_add(k as usize),
-            c if bpf_class(c) == BPF_ALU => match bpf_op(c) {
-                BPF_ADD => a = a.wrapping_add(src),
-                BPF_SUB => a = a.wrapping_sub(src),
-                BPF_MUL => a = a.wrapping_mul(src),
-                BPF_DIV => match a.checked_div(src) {
-                    Some(q) => a = q,
-                    None => return end(steps),
-                },
-                BPF_AND => a &= src,
-                BPF_OR => a |= src,
-                BPF_XOR => a ^= src,
-                BPF_LSH => a = a.wrapping_shl(src & 31),
-                BPF_RSH => a = a.wrapping_shr(src & 31),
-                _ => return end(steps),
-            },
-            c if bpf_class(c) == BPF_JMP => {
-                let taken = match bpf_op(c) {
-                    BPF_JEQ => a == src,
-                    BPF_JGT => a > src,
-                    BPF_JGE => a >= src,
-                    BPF_JSET => a & src != 0,
-                    _ => return end(steps),
-                };
-                next += if taken { f.jt } else { f.jf } as usize;
-            }
-            _ => return end(steps),
-        }
-        pc = next;
+    let mut input = Words { words, trace };
+    match interp::execute(prog, &mut input) {
+        Ok(exit) => Outcome {
+            ret: exit.ret,
+            steps: exit.steps,
+        },
+        Err(never) => match never {},
     }
 }
 
-/// `ld [k]` in seccomp: the word at offset k (k is a multiple of 4 below 64
-/// in verified programs).
-#[inline(always)]
-fn load(words: &[u32; SECCOMP_DATA_WORDS], k: u32) -> u32 {
-    if k % 4 == 0 && k < SECCOMP_DATA_SIZE {
-        words[(k / 4) as usize & (SECCOMP_DATA_WORDS - 1)]
-    } else {
-        0
+/// The input of a seccomp filter: the words of `struct seccomp_data`, and
+/// an optional trace callback. An instruction the seccomp verifier refuses
+/// ends the run with 0 (only unverified programs get there).
+struct Words<'a, F> {
+    words: &'a [u32; SECCOMP_DATA_WORDS],
+    trace: Option<&'a mut F>,
+}
+
+impl<F: FnMut(&TraceStep)> interp::Input for Words<'_, F> {
+    type Error = Infallible;
+
+    #[inline(always)]
+    fn load(
+        &mut self,
+        _pc: usize,
+        insn: SockFilter,
+        _a: u32,
+        _x: u32,
+    ) -> Result<Loaded, Infallible> {
+        let k = insn.k;
+        Ok(match insn.code {
+            c if c == BPF_LD | BPF_W | BPF_ABS && k % 4 == 0 && k < SECCOMP_DATA_SIZE => {
+                Loaded::Value(self.words[(k / 4) as usize & (SECCOMP_DATA_WORDS - 1)])
+            }
+            c if c == BPF_LD | BPF_W | BPF_LEN || c == BPF_LDX | BPF_W | BPF_LEN => {
+                Loaded::Value(SECCOMP_DATA_SIZE)
+            }
+            _ => Loaded::Exit(0),
+        })
+    }
+
+    #[inline(always)]
+    fn refused(&mut self, _pc: usize, _why: &'static str) -> Result<u32, Infallible> {
+        Ok(0)
+    }
+
+    #[inline(always)]
+    fn step(&mut self, pc: usize, insn: SockFilter, a: u32, x: u32) {
+        if let Some(t) = self.trace.as_deref_mut() {
+            t(&TraceStep { pc, insn, a, x });
+        }
     }
 }
 

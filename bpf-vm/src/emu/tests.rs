@@ -11,43 +11,26 @@ use bpf_asm::{Endian, SockFilter};
 
 use super::*;
 
-/// A tiny deterministic PRNG (splitmix64) for the property tests.
-pub(crate) struct Rng(pub u64);
+pub(crate) use testkit::Rng;
 
-impl Rng {
-    pub(crate) fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    pub(crate) fn below(&mut self, n: u64) -> u64 {
-        if n == 0 {
-            0
-        } else {
-            self.next() % n
-        }
-    }
-    /// A 32-bit value biased towards the interesting ones.
-    pub(crate) fn value(&mut self) -> u32 {
-        const SPECIAL: [u32; 10] = [
-            0,
-            1,
-            2,
-            3,
-            31,
-            32,
-            0x7fff_ffff,
-            0x8000_0000,
-            0xffff_ffff,
-            0xc000_003e,
-        ];
-        match self.below(3) {
-            0 => SPECIAL[self.below(SPECIAL.len() as u64) as usize],
-            1 => self.below(8) as u32,
-            _ => self.next() as u32,
-        }
+/// A 32-bit value biased towards the interesting ones.
+pub(crate) fn value(rng: &mut Rng) -> u32 {
+    const SPECIAL: [u32; 10] = [
+        0,
+        1,
+        2,
+        3,
+        31,
+        32,
+        0x7fff_ffff,
+        0x8000_0000,
+        0xffff_ffff,
+        0xc000_003e,
+    ];
+    match rng.below(3) {
+        0 => rng.pick(&SPECIAL),
+        1 => rng.below(8) as u32,
+        _ => rng.next_u32(),
     }
 }
 
@@ -414,7 +397,7 @@ pub(crate) fn random_program(rng: &mut Rng, max_len: usize) -> Vec<SockFilter> {
             prog.push(if rng.below(2) == 0 {
                 s(RET_A, 0)
             } else {
-                s(RET_K, rng.value())
+                s(RET_K, value(rng))
             });
             break;
         }
@@ -422,8 +405,8 @@ pub(crate) fn random_program(rng: &mut Rng, max_len: usize) -> Vec<SockFilter> {
         let src = if rng.below(4) == 0 { BPF_X } else { BPF_K };
         let f = match rng.below(20) {
             0..=3 => s(LD_ABS, 4 * rng.below(16) as u32),
-            4 => s(BPF_LD | BPF_IMM, rng.value()),
-            5 => s(BPF_LDX | BPF_IMM, rng.value()),
+            4 => s(BPF_LD | BPF_IMM, value(rng)),
+            5 => s(BPF_LDX | BPF_IMM, value(rng)),
             6 => s(BPF_ST, rng.below(4) as u32),
             7 => s(BPF_STX, rng.below(4) as u32),
             8 => s(BPF_LD | BPF_MEM, rng.below(4) as u32),
@@ -433,7 +416,7 @@ pub(crate) fn random_program(rng: &mut Rng, max_len: usize) -> Vec<SockFilter> {
                     BPF_ADD, BPF_SUB, BPF_MUL, BPF_DIV, BPF_AND, BPF_OR, BPF_XOR, BPF_LSH, BPF_RSH,
                 ];
                 let op = OPS[rng.below(9) as usize];
-                let mut k = if src == BPF_X { 0 } else { rng.value() };
+                let mut k = if src == BPF_X { 0 } else { value(rng) };
                 if src == BPF_K && (op == BPF_LSH || op == BPF_RSH) {
                     k &= 31;
                 }
@@ -452,14 +435,14 @@ pub(crate) fn random_program(rng: &mut Rng, max_len: usize) -> Vec<SockFilter> {
                 0,
             ),
             13 => s(BPF_JMP | BPF_JA, rng.below(left as u64) as u32),
-            14 => s(RET_K, rng.value()),
+            14 => s(RET_K, value(rng)),
             15..=17 => {
                 // jeq #k chain member: miss falls through.
                 j(BPF_JMP | BPF_JEQ | BPF_K, rng.below(6) as u32, off(rng), 0)
             }
             _ => {
                 let op = [BPF_JEQ, BPF_JGT, BPF_JGE, BPF_JSET][rng.below(4) as usize];
-                let k = if src == BPF_X { 0 } else { rng.value() };
+                let k = if src == BPF_X { 0 } else { value(rng) };
                 j(BPF_JMP | op | src, k, off(rng), off(rng))
             }
         };
@@ -472,7 +455,7 @@ pub(crate) fn random_program(rng: &mut Rng, max_len: usize) -> Vec<SockFilter> {
 pub(crate) fn random_data(rng: &mut Rng) -> SeccompData {
     let mut w = [0u64; 8];
     for v in w.iter_mut() {
-        *v = rng.value() as u64 | ((rng.value() as u64) << 32);
+        *v = value(rng) as u64 | ((value(rng) as u64) << 32);
         if rng.below(2) == 0 {
             *v = rng.below(6);
         }
@@ -482,7 +465,7 @@ pub(crate) fn random_data(rng: &mut Rng) -> SeccompData {
         arch: if rng.below(2) == 0 {
             AUDIT_ARCH_X86_64
         } else {
-            rng.value()
+            value(rng)
         },
         instruction_pointer: w[0],
         args: [w[1], w[2], w[3], w[4], w[5], w[6]],
@@ -491,8 +474,8 @@ pub(crate) fn random_data(rng: &mut Rng) -> SeccompData {
 
 #[test]
 fn prepared_equals_reference_on_random_programs() {
-    let seed = 0x5eed_0001;
-    let mut rng = Rng(seed);
+    let seed = testkit::seed("prepared_equals_reference_on_random_programs", 0x5eed_0001);
+    let mut rng = Rng::new(seed);
     let mut verified = 0;
     let mut tried = 0;
     while verified < 3000 && tried < 100_000 {
@@ -569,8 +552,8 @@ fn random_dispatch(rng: &mut Rng, n: usize) -> Vec<SockFilter> {
 
 #[test]
 fn jump_regions_with_lookup_tables_match_the_reference() {
-    let seed = 0x5eed_0002;
-    let mut rng = Rng(seed);
+    let seed = testkit::seed("jump_regions_with_lookup_tables", 0x5eed_0002);
+    let mut rng = Rng::new(seed);
     let mut tables = 0;
     for _ in 0..300 {
         let n = 2 + rng.below(60) as usize;
@@ -581,7 +564,7 @@ fn jump_regions_with_lookup_tables_match_the_reference() {
         for f in &prog {
             nrs.extend([f.k.wrapping_sub(1), f.k, f.k.wrapping_add(1)]);
         }
-        nrs.extend((0..50).map(|_| rng.next() as u32));
+        nrs.extend((0..50).map(|_| rng.next_u32()));
         for nr in nrs {
             let data = SeccompData::new(nr as i32, AUDIT_ARCH_X86_64);
             let want = run(&prog, &data, Endian::Little).unwrap();

@@ -454,20 +454,7 @@ mod tests {
     use super::*;
     use bpf_asm::policy::eval::condition_holds;
 
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
+    use testkit::Rng;
 
     const EDGES: [u64; 12] = [
         0,
@@ -487,7 +474,7 @@ mod tests {
     fn edge_or_random(rng: &mut Rng) -> u64 {
         match rng.below(3) {
             0 => EDGES[rng.below(EDGES.len() as u64) as usize],
-            1 => rng.next() >> rng.below(64),
+            1 => rng.next_u64() >> rng.below(64),
             _ => rng.below(16),
         }
     }
@@ -497,7 +484,7 @@ mod tests {
     /// condition's constant and mask.
     #[test]
     fn conditions_agree_with_condition_holds() {
-        let mut rng = Rng(11);
+        let mut rng = Rng::new(11);
         let arches = [
             Arch::X86_64,
             Arch::X86,
@@ -541,7 +528,7 @@ mod tests {
                 ];
                 args[usize::from(c.arg)] = match rng.below(3) {
                     0 => near[rng.below(4) as usize],
-                    1 => near[rng.below(4) as usize] ^ (rng.next() << 32),
+                    1 => near[rng.below(4) as usize] ^ (rng.next_u64() << 32),
                     _ => args[usize::from(c.arg)],
                 };
                 let data = crate::data::SeccompData::new(0, arch.audit_arch()).with_args(args);

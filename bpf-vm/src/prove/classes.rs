@@ -829,22 +829,7 @@ mod tests {
     use super::*;
     use alloc::string::ToString;
 
-    /// A small deterministic generator (unit tests cannot use the test
-    /// support crate).
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
+    use testkit::Rng;
 
     /// Masks and constants drawn from a small universe so that
     /// exhaustive checks over 8-bit words are meaningful.
@@ -875,7 +860,7 @@ mod tests {
 
     #[test]
     fn floor_submask_is_the_largest_submask_not_above() {
-        let mut rng = Rng(7);
+        let mut rng = Rng::new(7);
         for _ in 0..2000 {
             let m = rng.below(64) as u32;
             let k = rng.below(70) as u32;
@@ -891,19 +876,19 @@ mod tests {
     /// whose high bits follow the low byte's pattern).
     #[test]
     fn shapes_are_exact() {
-        let mut rng = Rng(1);
+        let mut rng = Rng::new(1);
         for _ in 0..3000 {
             let mut a = small_atom(&mut rng);
             if rng.below(3) == 0 {
                 // Spread to the full word.
-                a.mask |= (rng.next() as u32) & 0xffff_ff00;
-                a.k |= (rng.next() as u32)
+                a.mask |= (rng.next_u64() as u32) & 0xffff_ff00;
+                a.k |= (rng.next_u64() as u32)
                     & 0xffff_ff00
                     & if rng.below(2) == 0 { a.mask } else { u32::MAX };
             }
             let s = shape(a);
             for _ in 0..200 {
-                let w = rng.next() as u32;
+                let w = rng.next_u64() as u32;
                 let w = if rng.below(2) == 0 {
                     w
                 } else {
@@ -922,7 +907,7 @@ mod tests {
     /// membership and witnesses agree with brute force.
     #[test]
     fn conjunctions_agree_with_brute_force() {
-        let mut rng = Rng(2);
+        let mut rng = Rng::new(2);
         for case in 0..600 {
             let mut set = Some(WordSet::FULL);
             let mut lits: Vec<Literal> = Vec::new();
@@ -983,7 +968,7 @@ mod tests {
     /// Intersections and point removal agree with brute force.
     #[test]
     fn intersect_and_without_points() {
-        let mut rng = Rng(3);
+        let mut rng = Rng::new(3);
         let pin = Atom::new(0xffff_ff00, JmpOp::Jeq, 0).is(true);
         let build = |rng: &mut Rng| {
             let mut s = WordSet::FULL.restrict(pin).unwrap().unwrap();
@@ -1081,19 +1066,19 @@ mod tests {
     /// and proves emptiness.
     #[test]
     fn overlapping_masks_on_full_words() {
-        let mut rng = Rng(4);
+        let mut rng = Rng::new(4);
         for _ in 0..300 {
             let mut s = WordSet::FULL;
             let mut lits = Vec::new();
             for _ in 0..6 {
                 let mask = match rng.below(3) {
                     0 => u32::MAX,
-                    1 => rng.next() as u32,
+                    1 => rng.next_u64() as u32,
                     _ => 0x00ff_ff00,
                 };
                 let op = JmpOp::ALL[rng.below(4) as usize];
-                let l =
-                    Atom::new(mask, op, rng.next() as u32 >> rng.below(32)).is(rng.below(2) == 0);
+                let l = Atom::new(mask, op, rng.next_u64() as u32 >> rng.below(32))
+                    .is(rng.below(2) == 0);
                 match s.restrict(l).unwrap() {
                     Some(n) => {
                         lits.push(l);
@@ -1105,7 +1090,7 @@ mod tests {
                         // Empty: random probing never finds a member.
                         lits.push(l);
                         for _ in 0..2000 {
-                            let w = rng.next() as u32;
+                            let w = rng.next_u64() as u32;
                             assert!(!lits.iter().all(|l| l.satisfied_by(w)));
                         }
                         lits.pop();

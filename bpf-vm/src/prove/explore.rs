@@ -21,7 +21,7 @@
 //! the kernel's precedence ([`crate::action::combine_indexed`]). Whether
 //! the kernel's action cache or the x86-64 `uretprobe`/`uprobe` exemption
 //! short-cuts a call is not part of a region: regions describe what the
-//! filters return (see [`crate::action::run_stack`] for those effects).
+//! filters return (see [`crate::stack::run_stack`] for those effects).
 //!
 //! # Uses
 //!

@@ -88,7 +88,7 @@
 //!
 //! The action cache and the x86-64 `uretprobe`/`uprobe` exemption of the
 //! kernel are not part of the proof: the proof is about what the filters
-//! return (see [`crate::action::run_stack`] for those effects).
+//! return (see [`crate::stack::run_stack`] for those effects).
 
 use alloc::collections::BTreeMap;
 use alloc::format;

@@ -5,7 +5,7 @@
 use bpf_asm::insn::*;
 use bpf_asm::seccomp::*;
 
-use super::rng::Rng;
+use testkit::Rng;
 
 /// Constants at the edges of the kernel's checks and of 32-bit arithmetic.
 pub const BOUNDARY_K: [u32; 34] = [

@@ -8,7 +8,7 @@ use bpf_asm::policy::Action;
 use bpf_asm::seccomp::AUDIT_ARCH_X86_64;
 use bpf_asm::{Insn, JmpOp, Size, SockFilter, Src};
 
-use super::rng::Rng;
+use testkit::Rng;
 
 /// One rule: `arg1 == request`, `arg2 == value` → `action`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -1,5 +1,5 @@
 //! Test harness helpers: running scenarios in child processes (never in the
-//! test runner), small filters, a deterministic PRNG and /proc readers.
+//! test runner), small filters and /proc readers.
 #![allow(dead_code)]
 
 use std::process::{Command, Output};
@@ -170,23 +170,4 @@ pub fn status_field(tid: Option<i32>, field: &str) -> String {
         .find_map(|l| l.strip_prefix(field).and_then(|r| r.strip_prefix(':')))
         .map(|v| v.trim().to_string())
         .unwrap_or_else(|| panic!("{path}: no {field}"))
-}
-
-/// SplitMix64: a tiny deterministic PRNG for generated cases.
-pub struct SplitMix64(pub u64);
-
-impl SplitMix64 {
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n`.
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
 }

@@ -100,15 +100,8 @@ mod tests {
     #[test]
     fn verdict_is_the_policy_on_the_real_registers() {
         let arch = Arch::host().unwrap();
-        let mut seed = 0x5eed_u64;
-        let mut next = || {
-            // splitmix64
-            seed = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = seed;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        };
+        let mut rng = testkit::Rng::for_test("verdict_is_the_policy_on_the_real_registers", 0x5eed);
+        let mut next = || rng.next_u64();
         for round in 0..200 {
             let arg = round % 3;
             let pivot = next() & 0x0000_7fff_ffff_fff8;

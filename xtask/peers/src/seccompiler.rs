@@ -13,13 +13,15 @@
 
 use std::collections::BTreeMap;
 
-use bpf_asm::policy::resolve::ArchRules;
-use bpf_asm::policy::{Action, CmpOp, Condition, Width};
-use bpf_asm::SockFilter;
-use seccompiler::{
+use crate::Error;
+
+use ::seccompiler::{
     BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
     SeccompRule, TargetArch,
 };
+use bpf_asm::policy::resolve::ArchRules;
+use bpf_asm::policy::{Action, CmpOp, Condition, Width};
+use bpf_asm::SockFilter;
 
 /// Our action as seccompiler's, or why it has none.
 fn action(a: Action) -> Result<SeccompAction, String> {
@@ -60,8 +62,13 @@ fn condition(c: &Condition) -> Result<SeccompCondition, String> {
 }
 
 /// Builds the seccompiler program for the x86_64 rules of a policy with
-/// default action `default`; `Err` says why seccompiler cannot express it.
-pub fn build(rules: &ArchRules, default: Action) -> Result<Vec<SockFilter>, String> {
+/// default action `default`; [`Error::Inexpressible`] says why seccompiler
+/// cannot express it.
+pub fn build(rules: &ArchRules, default: Action) -> Result<Vec<SockFilter>, Error> {
+    build_program(rules, default).map_err(Error::Inexpressible)
+}
+
+fn build_program(rules: &ArchRules, default: Action) -> Result<Vec<SockFilter>, String> {
     let mut actions: Vec<Action> = Vec::new();
     for r in &rules.rules {
         if !actions.contains(&r.action) {
@@ -113,7 +120,7 @@ pub fn build(rules: &ArchRules, default: Action) -> Result<Vec<SockFilter>, Stri
         .map_err(|e| e.to_string())?;
     let prog: BpfProgram = filter
         .try_into()
-        .map_err(|e: seccompiler::BackendError| e.to_string())?;
+        .map_err(|e: ::seccompiler::BackendError| e.to_string())?;
     Ok(prog
         .into_iter()
         .map(|f| SockFilter {
@@ -239,7 +246,8 @@ mod tests {
         for (text, why) in cases {
             let r = resolve(&policy(text)).expect("resolves");
             let err = build(r.arch(AUDIT_ARCH_X86_64).expect("x86_64"), r.default)
-                .expect_err("not expressible");
+                .expect_err("not expressible")
+                .to_string();
             assert!(err.contains(why), "{err:?} should mention {why:?}");
         }
     }
